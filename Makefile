@@ -1,0 +1,104 @@
+# jumpback: one non-recursive build for the stub, host tools, tests, QEMU runs and benchmarks.
+# `make demo` and `make test` are the two user commands (README.md); both install missing
+# Debian packages first through `make deps`.
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+BUILD ?= build
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
+
+CC ?= gcc
+NASM ?= nasm
+LD ?= ld
+PYTHON ?= python3
+
+# ---- the stub (freestanding, 32-bit) ---------------------------------------------------
+STUB_CFLAGS := -m32 -march=i686 -std=gnu11 -O2 -ffreestanding -fno-pic -fno-pie \
+	-fno-stack-protector -mno-sse -mno-mmx -mno-80387 -mgeneral-regs-only \
+	-fno-asynchronous-unwind-tables -fno-omit-frame-pointer \
+	-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Iinclude -MMD -MP
+NASMFLAGS := -f elf32 -Wall -Werror
+LIBGCC32 := $(shell $(CC) -m32 -print-libgcc-file-name)
+
+LIB_SRC := $(wildcard lib/*.c)
+STUB_SRC := $(wildcard stub/*.c) $(LIB_SRC)
+BOOT_SRC := $(wildcard boot/*.asm)
+STUB_OBJ := $(STUB_SRC:%.c=$(BUILD)/stub32/%.o) $(BOOT_SRC:%.asm=$(BUILD)/stub32/%.o)
+
+$(BUILD)/jumpback.elf: $(STUB_OBJ) linker.ld
+	@echo "  LD      $@"
+	$(Q)$(LD) -m elf_i386 -nostdlib -z noexecstack --no-warn-rwx-segments -T linker.ld -Map $(BUILD)/jumpback.map -o $@ \
+		$(STUB_OBJ) $(LIBGCC32)
+
+$(BUILD)/stub32/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC32    $<"
+	$(Q)$(CC) $(STUB_CFLAGS) -c $< -o $@
+
+$(BUILD)/stub32/%.o: %.asm
+	@mkdir -p $(@D)
+	@echo "  NASM    $<"
+	$(Q)$(NASM) $(NASMFLAGS) -l $(@:.o=.lst) $< -o $@
+
+# ---- host builds: tools and unit tests share lib/ ---------------------------------------
+HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wshadow -Iinclude -Itest/payload -MMD -MP
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LIB_HOST_OBJ := $(LIB_SRC:%.c=$(BUILD)/host/%.o)
+
+$(BUILD)/host/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  HOSTCC  $<"
+	$(Q)$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+TOOLS := $(patsubst tools/%.c,$(BUILD)/tools/%,$(wildcard tools/*.c))
+
+$(BUILD)/tools/%: $(BUILD)/host/tools/%.o $(LIB_HOST_OBJ)
+	@mkdir -p $(@D)
+	@echo "  HOSTLD  $@"
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^
+
+UNIT_SRC := $(wildcard test/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:test/unit/%.c=$(BUILD)/unit/%)
+
+$(BUILD)/unit/%: $(BUILD)/host/test/unit/%.o $(LIB_HOST_OBJ)
+	@mkdir -p $(@D)
+	@echo "  HOSTLD  $@"
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -lcmocka
+
+include test/payload/payload.mk
+
+# ---- user-facing targets --------------------------------------------------------------
+.PHONY: all deps stub tools unit-test qemu-test test demo bench clean
+
+all: $(BUILD)/jumpback.elf $(TOOLS) $(PAYLOAD_ELF)
+stub: $(BUILD)/jumpback.elf
+tools: $(TOOLS)
+
+# Installs the Debian packages the build and tests need; does nothing when they are present.
+deps:
+	$(Q)sh tools/install-deps.sh
+
+unit-test: $(UNIT_BIN)
+	$(Q)set -e; for t in $(UNIT_BIN); do echo "  UNIT    $$t"; $$t; done
+
+qemu-test: all
+	$(Q)$(PYTHON) test/qemu/run_tests.py --build $(BUILD)
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BIN)
+	$(Q)$(PYTHON) test/run_all.py --build $(BUILD) $(UNIT_BIN)
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(PYTHON) test/qemu/demo.py --build $(BUILD)
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(PYTHON) bench/restore_rate.py --build $(BUILD)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,86 @@
+; Multiboot 1 header and entry: own GDT, own stack, then C (stub/main.c: jb_main).
+; Multiboot Specification 0.6.96 section 3.1 (header) and 3.2 (machine state at entry).
+bits 32
+
+MB1_MAGIC       equ 0x1BADB002
+MB1_FLAGS       equ 0x00000003          ; bit 0: page-align modules, bit 1: give memory info
+STACK_SIZE      equ 16384
+
+SEL_CODE32      equ 0x10                ; see gdt below; mirrored in include/cpu.h
+SEL_DATA32      equ 0x18
+
+section .multiboot
+align 4
+global mb1_header
+mb1_header:
+	dd MB1_MAGIC
+	dd MB1_FLAGS
+	dd -(MB1_MAGIC + MB1_FLAGS)         ; checksum: the three words sum to zero
+
+section .text.entry
+global _start
+extern jb_main
+_start:
+	cli                                 ; the loader leaves IF=0, but trust nothing
+	cld
+	mov esp, stack_top                  ; the loader's stack is undefined (spec 3.2)
+	mov esi, eax                        ; keep the Multiboot magic
+	mov edi, ebx                        ; and the info pointer across the GDT switch
+	lgdt [gdt_desc]
+	jmp SEL_CODE32:.reload              ; reload CS from our own GDT
+.reload:
+	mov ax, SEL_DATA32
+	mov ds, ax
+	mov es, ax
+	mov fs, ax
+	mov gs, ax
+	mov ss, ax
+	push 0                              ; EFLAGS = 0: IF, DF and friends off
+	popfd
+	push edi                            ; jb_main(magic, mbi)
+	push esi
+	call jb_main
+.hang:                                  ; jb_main never returns
+	cli
+	hlt
+	jmp .hang
+
+; Reload our GDT and segments; used after a mode change or when control comes back.
+global gdt_reload
+gdt_reload:
+	lgdt [gdt_desc]
+	jmp SEL_CODE32:.cs
+.cs:
+	mov ax, SEL_DATA32
+	mov ds, ax
+	mov es, ax
+	mov fs, ax
+	mov gs, ax
+	mov ss, ax
+	ret
+
+section .data
+align 16
+; Flat descriptors laid out like Linux i386 boot code's (__BOOT_CS 0x10, __BOOT_DS 0x18),
+; so a 32-bit kernel A that reloads segments before its own lgdt still finds flat ones.
+global gdt
+gdt:
+	dq 0                                ; 0x00 null
+	dq 0x00CF9A000000FFFF               ; 0x08 32-bit code, flat (spare)
+	dq 0x00CF9A000000FFFF               ; 0x10 32-bit code, base 0, limit 4 GiB
+	dq 0x00CF92000000FFFF               ; 0x18 32-bit data, base 0, limit 4 GiB
+	dq 0x00009A000000FFFF               ; 0x20 16-bit code, 64 KiB (real-mode door)
+	dq 0x000092000000FFFF               ; 0x28 16-bit data, 64 KiB
+gdt_end:
+
+global gdt_desc
+gdt_desc:
+	dw gdt_end - gdt - 1
+	dd gdt
+
+section .bss
+align 16
+stack_bottom:
+	resb STACK_SIZE
+global stack_top
+stack_top:

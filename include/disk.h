@@ -1,0 +1,44 @@
+/* The disk layer: a driver-neutral sector device, and byte-granular reads on top of it. */
+#ifndef JB_DISK_H
+#define JB_DISK_H
+
+#include "diag.h"
+#include "types.h"
+
+#define DISK_SECTOR_SIZE 512u
+/* Attempts per request before a read error is final (DESIGN.md §6). */
+#define DISK_READ_TRIES 3u
+
+struct disk;
+
+struct disk_ops {
+	/* Reads count sectors at lba into physical memory at phys; 0 or -JB_E*. */
+	int (*read)(struct disk *dk, u64 lba, u32 count, u64 phys, struct jb_diag *d);
+	/* Stops all device DMA so nothing can write into kernel A after the hand-off. */
+	void (*quiesce)(struct disk *dk);
+};
+
+struct disk {
+	char name[32];
+	u64 sectors;       /* capacity in 512-byte sectors */
+	u32 max_sectors;   /* per read call */
+	u32 dma_align;     /* destination alignment for direct reads (power of two) */
+	u64 dma_limit;     /* direct reads must end at or below this address */
+	const struct disk_ops *ops;
+	void *priv;
+};
+
+/* Reads whole sectors, retrying DISK_READ_TRIES times; a read past the end is -JB_ERANGE. */
+int disk_read_sectors(struct disk *dk, u64 lba, u32 count, u64 phys, struct jb_diag *d);
+
+/*
+ * Reads disk bytes [byte_off, byte_off + len) to physical address dest. Partial sectors and
+ * destinations the driver cannot reach directly go through the bounce buffer; the rest is
+ * read by DMA straight into place.
+ */
+int disk_read_bytes(struct disk *dk, u64 byte_off, u64 dest, u64 len, struct jb_diag *d);
+
+/* Stops the device's DMA; called before the hand-off. */
+void disk_quiesce(struct disk *dk);
+
+#endif

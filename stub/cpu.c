@@ -1,0 +1,84 @@
+/* IDT with printing fault handlers, halt and reboot. Intel SDM vol. 3 ch. 6. */
+#include "cpu.h"
+
+#include "fatal.h"
+
+struct idt_gate {
+	u16 offset_lo;
+	u16 selector;
+	u8 zero;
+	u8 flags; /* 0x8E: present, ring 0, 32-bit interrupt gate */
+	u16 offset_hi;
+} __attribute__((packed));
+
+struct idt_desc {
+	u16 limit;
+	u32 base;
+} __attribute__((packed));
+
+#define IDT_VECTORS 32
+
+extern const u32 isr_table[IDT_VECTORS]; /* boot/isr.asm */
+static struct idt_gate idt[IDT_VECTORS];
+
+static const char *const exception_names[IDT_VECTORS] = {
+	"divide error", "debug", "NMI", "breakpoint", "overflow", "bound range",
+	"invalid opcode", "device not available", "double fault", "coprocessor overrun",
+	"invalid TSS", "segment not present", "stack fault", "general protection",
+	"page fault", "reserved", "x87 error", "alignment check", "machine check",
+	"SIMD error", "virtualization", "control protection",
+};
+
+void cpu_idt_init(void)
+{
+	for (u32 v = 0; v < IDT_VECTORS; v++) {
+		idt[v] = (struct idt_gate){
+			.offset_lo = (u16)isr_table[v],
+			.selector = SEL_CODE32,
+			.flags = 0x8E,
+			.offset_hi = (u16)(isr_table[v] >> 16),
+		};
+	}
+	struct idt_desc desc = { sizeof(idt) - 1, (u32)(uintptr_t)idt };
+
+	__asm__ volatile("lidt %0" : : "m"(desc));
+}
+
+void idt_fault(const struct fault_frame *f);
+
+void idt_fault(const struct fault_frame *f)
+{
+	u32 cr2;
+
+	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+	const char *name = f->vector < IDT_VECTORS && exception_names[f->vector]
+				   ? exception_names[f->vector]
+				   : "reserved";
+
+	fatal_fmt(-JB_EFAULT,
+		  "CPU exception %u (%s), error code 0x%x at EIP 0x%08x (CS 0x%x, EFLAGS 0x%x,"
+		  " CR2 0x%x, EAX 0x%x, ESP 0x%x)",
+		  f->vector, name, f->error, f->eip, f->cs, f->eflags, cr2, f->eax,
+		  f->esp_at_pushad);
+}
+
+void cpu_halt_forever(void)
+{
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
+
+void cpu_reboot(void)
+{
+	/* Keyboard controller pulse reset line; wait (bounded) for its input buffer first. */
+	for (u32 i = 0; i < 100000 && (inb(0x64) & 0x02); i++)
+		cpu_relax();
+	outb(0x64, 0xFE);
+	/* Fallback: PCI reset control register (0xCF9), then a triple fault via an empty IDT. */
+	outb(0xCF9, 0x02);
+	outb(0xCF9, 0x06);
+	struct idt_desc empty = { 0, 0 };
+
+	__asm__ volatile("lidt %0; int3" : : "m"(empty));
+	cpu_halt_forever();
+}

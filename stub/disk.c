@@ -1,0 +1,95 @@
+/* Disk layer: bounded retries, range checks, and byte-granular reads over sector drivers. */
+#include "disk.h"
+
+#include "console.h"
+#include "cpu.h"
+
+#define DISK_BOUNCE_SIZE (512u * 1024u)
+
+static u8 disk_bounce[DISK_BOUNCE_SIZE] __attribute__((aligned(4096)));
+
+int disk_read_sectors(struct disk *dk, u64 lba, u32 count, u64 phys, struct jb_diag *d)
+{
+	int rc = 0;
+
+	if (lba > dk->sectors || count > dk->sectors - lba)
+		return diag_fail(d, -JB_ERANGE,
+				 "%s: read of %u sectors at LBA %llu passes the end of the disk"
+				 " (%llu sectors)",
+				 dk->name, count, (unsigned long long)lba,
+				 (unsigned long long)dk->sectors);
+	for (u32 attempt = 1; attempt <= DISK_READ_TRIES; attempt++) {
+		rc = dk->ops->read(dk, lba, count, phys, d);
+		if (rc == 0)
+			return 0;
+		kprintf("warning: %s (attempt %u of %u)\n", d->text, attempt, DISK_READ_TRIES);
+	}
+	return rc;
+}
+
+/* Reads [byte_off, +len) through the bounce buffer, one buffer-full at a time. */
+static int disk_read_bounced(struct disk *dk, u64 byte_off, u64 dest, u64 len, struct jb_diag *d)
+{
+	while (len) {
+		u64 lba = byte_off / DISK_SECTOR_SIZE;
+		u32 skip = (u32)(byte_off % DISK_SECTOR_SIZE);
+		u64 want = skip + len;
+		u32 max = DISK_BOUNCE_SIZE < dk->max_sectors * DISK_SECTOR_SIZE
+				  ? DISK_BOUNCE_SIZE
+				  : dk->max_sectors * DISK_SECTOR_SIZE;
+		u32 span = want < max ? (u32)want : max;
+		u32 count = (span + DISK_SECTOR_SIZE - 1) / DISK_SECTOR_SIZE;
+		int rc = disk_read_sectors(dk, lba, count, (uintptr_t)disk_bounce, d);
+
+		if (rc)
+			return rc;
+		u32 take = span - skip;
+
+		copy_bytes((void *)(uintptr_t)dest, disk_bounce + skip, take);
+		byte_off += take;
+		dest += take;
+		len -= take;
+	}
+	return 0;
+}
+
+int disk_read_bytes(struct disk *dk, u64 byte_off, u64 dest, u64 len, struct jb_diag *d)
+{
+	int rc;
+	u32 head = (u32)((DISK_SECTOR_SIZE - byte_off % DISK_SECTOR_SIZE) % DISK_SECTOR_SIZE);
+
+	if (head > len)
+		head = (u32)len;
+	if (head) {
+		rc = disk_read_bounced(dk, byte_off, dest, head, d);
+		if (rc)
+			return rc;
+		byte_off += head;
+		dest += head;
+		len -= head;
+	}
+	u64 whole = len / DISK_SECTOR_SIZE;
+	bool direct = dk->dma_align && (dest & (dk->dma_align - 1)) == 0 &&
+		      dest + whole * DISK_SECTOR_SIZE <= dk->dma_limit;
+
+	if (!direct)
+		return disk_read_bounced(dk, byte_off, dest, len, d);
+	while (whole) {
+		u32 count = whole < dk->max_sectors ? (u32)whole : dk->max_sectors;
+
+		rc = disk_read_sectors(dk, byte_off / DISK_SECTOR_SIZE, count, dest, d);
+		if (rc)
+			return rc;
+		byte_off += (u64)count * DISK_SECTOR_SIZE;
+		dest += (u64)count * DISK_SECTOR_SIZE;
+		len -= (u64)count * DISK_SECTOR_SIZE;
+		whole -= count;
+	}
+	return len ? disk_read_bounced(dk, byte_off, dest, len, d) : 0;
+}
+
+void disk_quiesce(struct disk *dk)
+{
+	if (dk && dk->ops->quiesce)
+		dk->ops->quiesce(dk);
+}

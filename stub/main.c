@@ -1,0 +1,214 @@
+/*
+ * The restore sequence (DESIGN.md §2): Multiboot entry -> console -> command line -> memory
+ * map -> disk -> headers -> plan -> read and place segments -> quiesce -> hand-off.
+ * Every step before the hand-off fails through fatal() without jumping.
+ */
+#include "ahci.h"
+#include "boot_info.h"
+#include "console.h"
+#include "cpu.h"
+#include "elf.h"
+#include "elfcore.h"
+#include "fatal.h"
+#include "options.h"
+#include "plan.h"
+#include "restore.h"
+#include "timer.h"
+
+#define JB_VERSION "0.1"
+#define HEADER_BUF_SIZE (64u * 1024u)
+#define HANDOFF_STACK_SIZE 4096u
+#define ADDR_LIMIT_32 (1ull << 32)
+
+void jb_main(u32 magic, u32 mbi_addr) __attribute__((noreturn));
+void jb_kernel_a_returned(void) __attribute__((noreturn));
+
+static struct boot_info boot;
+static struct jb_options opts;
+static struct ram_map ram;
+static struct disk disk;
+static struct elf_core core;
+static struct plan plan;
+static u8 header_buf[HEADER_BUF_SIZE] __attribute__((aligned(512)));
+static u8 handoff_stack[HANDOFF_STACK_SIZE] __attribute__((aligned(16)));
+
+static void check(int rc, const struct jb_diag *d)
+{
+	if (rc)
+		fatal(rc, d);
+}
+
+static void print_ram_map(void)
+{
+	u64 total = 0;
+
+	for (u32 i = 0; i < ram.n; i++) {
+		kprintf("  RAM 0x%010llx-0x%010llx\n", (unsigned long long)ram.r[i].start,
+			(unsigned long long)ram.r[i].end);
+		total += ram.r[i].end - ram.r[i].start;
+	}
+	kprintf("memory: %llu MiB usable in %u ranges (%s)\n", (unsigned long long)(total >> 20),
+		ram.n, boot.mem_from_mmap ? "Multiboot memory map" : "mem_lower/mem_upper");
+}
+
+static void open_disk(struct jb_diag *d)
+{
+	if (opts.driver == DRIVER_BIOS)
+		fatal_fmt(-JB_EUNSUPPORTED, "driver=bios: the BIOS disk path is not built yet; use"
+					    " driver=ahci");
+	switch (opts.resume) {
+	case RESUME_AHCI:
+		if (opts.resume_part)
+			fatal_fmt(-JB_EUNSUPPORTED,
+				  "resume=ahci:%u:%u: partitions are not supported yet; give"
+				  " resume_offset= in sectors instead",
+				  opts.resume_unit, opts.resume_part);
+		check(ahci_open(0, opts.resume_unit, &disk, d), d);
+		return;
+	case RESUME_AUTO:
+		fatal_fmt(-JB_ECMDLINE, "resume=auto (the default) is not supported yet; give"
+					" resume=ahci:PORT");
+	default:
+		fatal_fmt(-JB_EUNSUPPORTED,
+			  "this resume= form is not supported yet; give resume=ahci:PORT");
+	}
+}
+
+/* Reads and parses the ELF and program headers; returns the image size in bytes. */
+static u64 read_headers(struct jb_diag *d)
+{
+	if (opts.resume_offset >= disk.sectors)
+		fatal_fmt(-JB_ERANGE, "resume_offset=%llu is past the end of %s (%llu sectors)",
+			  (unsigned long long)opts.resume_offset, disk.name,
+			  (unsigned long long)disk.sectors);
+	u64 base = opts.resume_offset * DISK_SECTOR_SIZE;
+	u64 image_size = (disk.sectors - opts.resume_offset) * DISK_SECTOR_SIZE;
+	u64 first = image_size < 4096 ? image_size : 4096;
+	u64 need;
+
+	check(disk_read_bytes(&disk, base, (uintptr_t)header_buf, first, d), d);
+	check(elfcore_headers_len(header_buf, first, image_size, &need, d), d);
+	if (need > HEADER_BUF_SIZE)
+		fatal_fmt(-JB_ETOOBIG, "ELF program headers end at 0x%llx, beyond the %u bytes read",
+			  (unsigned long long)need, HEADER_BUF_SIZE);
+	if (need > first)
+		check(disk_read_bytes(&disk, base, (uintptr_t)header_buf, need, d), d);
+	check(elfcore_parse(header_buf, (size_t)(need > first ? need : first), image_size, &core, d),
+	      d);
+	kprintf("image: ELF%u core, %s, %u PT_LOAD segments, %u notes, at %s sector %llu\n",
+		core.elf_class, core.machine == EM_X86_64 ? "x86_64" : "i386", core.nseg,
+		core.nnotes, disk.name, (unsigned long long)opts.resume_offset);
+	return image_size;
+}
+
+static bool entry_in_image(u64 entry)
+{
+	for (u32 i = 0; i < core.nseg; i++)
+		if (entry >= core.seg[i].paddr && entry < core.seg[i].paddr + core.seg[i].memsz)
+			return true;
+	return false;
+}
+
+/* Entry address and CPU mode: command line first, then the image (DESIGN.md §3). */
+static u32 choose_handoff(void)
+{
+	enum jb_mode mode = opts.mode;
+
+	if (mode == MODE_AUTO)
+		mode = core.machine == EM_X86_64 ? MODE_64 : MODE_32;
+	if (mode == MODE_64)
+		fatal_fmt(-JB_EUNSUPPORTED, "the 64-bit hand-off is not built yet (%s)",
+			  opts.mode == MODE_64 ? "mode=64" : "image is EM_X86_64; mode=32 overrides");
+	if (!opts.entry_set)
+		fatal_fmt(-JB_ECMDLINE,
+			  "no entry= given: a raw vmcore needs kernel A's jump-back entry"
+			  " (kexec_jump_back_entry from kernel B) on the command line");
+	if (opts.entry >= ADDR_LIMIT_32)
+		fatal_fmt(-JB_ECMDLINE, "entry=0x%llx is above 4 GiB; a 32-bit entry must be below",
+			  (unsigned long long)opts.entry);
+	if (!entry_in_image(opts.entry))
+		fatal_fmt(-JB_EBADIMG,
+			  "entry=0x%llx is not inside any segment of the image; check entry=",
+			  (unsigned long long)opts.entry);
+	return (u32)opts.entry;
+}
+
+static void build_plan(struct jb_diag *d)
+{
+	const struct live_range live[] = {
+		{ (uintptr_t)__stub_start, (uintptr_t)__stub_end,
+		  "jumpback stub (code, data, stacks, DMA buffers)" },
+	};
+	const struct plan_input in = {
+		.core = &core,
+		.ram = &ram,
+		.live = live,
+		.nlive = JB_ARRAY_LEN(live),
+		.addr_limit = ADDR_LIMIT_32,
+	};
+
+	check(plan_build(&in, &plan, d), d);
+	kprintf("plan: %u operations: %llu MiB to read, %llu MiB to zero, %llu KiB of overlap to"
+		" check\n",
+		plan.nops, (unsigned long long)(plan.bytes_read >> 20),
+		(unsigned long long)(plan.bytes_zero >> 20),
+		(unsigned long long)(plan.bytes_checked >> 10));
+	if (opts.dryrun)
+		restore_print_plan(&plan);
+}
+
+void jb_main(u32 magic, u32 mbi_addr)
+{
+	struct jb_diag d = { "" };
+
+	console_init();
+	cpu_idt_init();
+	kprintf("jumpback " JB_VERSION ", restore stub at 0x%x-0x%x\n", (u32)(uintptr_t)__stub_start,
+		(u32)(uintptr_t)__stub_end);
+	check(boot_info_from_mb1(magic, mbi_addr, &boot, &d), &d);
+	options_set_defaults(&opts);
+	int rc = cmdline_parse(boot.cmdline, &opts, &d);
+
+	fatal_set_onerror(opts.onerror);
+	console_configure(opts.console, opts.serial_port, opts.serial_baud);
+	kprintf("loader: %s; command line: %s\n", boot.loader[0] ? boot.loader : "(unnamed)",
+		boot.cmdline);
+	check(rc, &d);
+	if (opts.unknown[0])
+		kprintf("warning: ignoring unknown option(s): %s\n", opts.unknown);
+	timer_init();
+
+	check(ram_map_build(boot.mem, boot.nmem, &ram, &d), &d);
+	print_ram_map();
+	open_disk(&d);
+	read_headers(&d);
+	u32 entry = choose_handoff();
+
+	build_plan(&d);
+	u64 t0 = timer_now_us();
+
+	check(restore_run(&(struct restore_src){ &disk, opts.resume_offset * DISK_SECTOR_SIZE },
+			  &plan, opts.dryrun, &d),
+	      &d);
+	u64 us = timer_now_us() - t0;
+	u64 bytes = plan.bytes_read + plan.bytes_zero;
+
+	kprintf("%s %llu MiB in %llu ms (%llu MiB/s)\n", opts.dryrun ? "read" : "restored",
+		(unsigned long long)(bytes >> 20), (unsigned long long)(us / 1000),
+		(unsigned long long)(us ? (bytes >> 10) * 1000000 / us >> 10 : 0));
+	if (opts.dryrun) {
+		kprintf("dryrun: image checked; would jump to 0x%08x (32-bit); nothing was written\n",
+			entry);
+		stop_after_success();
+	}
+	disk_quiesce(&disk);
+	kprintf("jumping to 0x%08x (32-bit)\n", entry);
+	handoff32(entry, (u32)(uintptr_t)(handoff_stack + HANDOFF_STACK_SIZE), opts.pae == 1);
+}
+
+void jb_kernel_a_returned(void)
+{
+	console_init();
+	fatal_fmt(-JB_ERETURNED, "kernel A returned to jumpback's return address instead of"
+				 " resuming; the image or entry= is wrong");
+}

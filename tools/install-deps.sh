@@ -1,0 +1,23 @@
+#!/bin/sh
+# Installs the Debian 12 packages jumpback's build, tests and demo need (make deps).
+# Does nothing when all are present; otherwise runs apt-get update once, then installs.
+set -eu
+
+PACKAGES="make gcc gcc-multilib nasm binutils python3 qemu-system-x86 libcmocka-dev"
+
+missing=""
+for p in $PACKAGES; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing:$missing"
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO=sudo
+else
+	SUDO=
+fi
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing
