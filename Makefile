@@ -68,6 +68,7 @@ $(BUILD)/unit/%: $(BUILD)/host/test/unit/%.o $(LIB_HOST_OBJ)
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -lcmocka
 
 include test/payload/payload.mk
+-include test/fuzz/fuzz.mk
 
 # ---- user-facing targets --------------------------------------------------------------
 .PHONY: all deps stub tools unit-test qemu-test test demo bench clean
@@ -87,7 +88,7 @@ qemu-test: all
 	$(Q)$(PYTHON) test/qemu/run_tests.py --build $(BUILD)
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_BIN)
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BIN) $(FUZZ_STANDALONE_BIN)
 	$(Q)$(PYTHON) test/run_all.py --build $(BUILD) $(UNIT_BIN)
 
 demo: deps

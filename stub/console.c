@@ -130,6 +130,12 @@ void console_configure(u32 outputs, u16 serial_port, u32 serial_baud)
 	con.outputs = outputs;
 }
 
+void console_end_line(void)
+{
+	if (!con.line_start)
+		console_sink(NULL, '\n');
+}
+
 void kvprintf(const char *fmt, __builtin_va_list ap)
 {
 	fmt_v(console_sink, NULL, fmt, ap);

@@ -25,7 +25,7 @@ static void __attribute__((noreturn)) fatal_stop(void)
 void fatal(int rc, const struct jb_diag *d)
 {
 	__asm__ volatile("cli");
-	kprintf("\n");
+	console_end_line();
 	kprintf("error: %s (%s); nothing was jumped to\n", d ? d->text : "", jb_strerror(rc));
 	fatal_stop();
 }

@@ -1,0 +1,163 @@
+"""Running QEMU for jumpback's tests, demo and benchmarks: one bounded run, serial captured."""
+import os
+import re
+import socket
+import subprocess
+import tempfile
+import time
+
+QEMU = os.environ.get("QEMU", "qemu-system-x86_64")
+# isa-debug-exit: the test payload writes 0x10 (pass) or 0x11 (fail); QEMU exits value*2+1.
+EXIT_PAYLOAD_PASS = 0x10 * 2 + 1
+EXIT_PAYLOAD_FAIL = 0x11 * 2 + 1
+
+
+def machine_args(mem="128M"):
+    """A headless TCG machine that exits instead of rebooting and has the exit device."""
+    return ["-accel", "tcg", "-m", mem, "-no-reboot", "-display", "none", "-nic", "none",
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=4"]
+
+
+def ahci_disk_args(path, port=0, drive=None):
+    """A raw disk on port `port` of one AHCI controller; `drive` overrides the -drive spec."""
+    spec = drive or f"if=none,id=d{port},format=raw,file={path}"
+    return ["-device", "ahci,id=ahci", "-drive", spec,
+            "-device", f"ide-hd,drive=d{port},bus=ahci.{port}"]
+
+
+def kernel_args(kernel, append):
+    return ["-kernel", kernel, "-append", append]
+
+
+class Result:
+    def __init__(self, status, serial, timed_out, seconds):
+        self.status = status
+        self.serial = serial
+        self.timed_out = timed_out
+        self.seconds = seconds
+
+    def lines(self, prefix):
+        return [l for l in self.serial.splitlines() if l.startswith(prefix)]
+
+    def describe(self):
+        tail = "\n".join(self.serial.splitlines()[-12:])
+        state = "timed out" if self.timed_out else f"exit status {self.status}"
+        return f"QEMU {state} after {self.seconds:.1f}s; serial tail:\n{tail}"
+
+
+def _kill(proc):
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def run(args, timeout, until=None):
+    """Runs QEMU with serial to a file. Stops it when it exits, when `until` (a regex) shows up
+    on serial, or after `timeout` seconds. Only the process started here is ever killed."""
+    with tempfile.TemporaryDirectory(prefix="jbq-") as tmp:
+        serial_path = os.path.join(tmp, "serial.txt")
+        cmd = [QEMU] + args + ["-serial", f"file:{serial_path}", "-monitor", "none"]
+        start = time.monotonic()
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+        timed_out = False
+        try:
+            while proc.poll() is None:
+                if time.monotonic() - start > timeout:
+                    timed_out = True
+                    break
+                if until and re.search(until, _read(serial_path), re.M):
+                    break
+                time.sleep(0.05)
+        finally:
+            _kill(proc)
+        err = proc.stderr.read().decode(errors="replace")
+        serial = _read(serial_path)
+        if err.strip():
+            serial += "\n[qemu stderr] " + err.strip()
+        return Result(proc.returncode, serial, timed_out, time.monotonic() - start)
+
+
+def _read(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode(errors="replace").replace("\r", "")
+    except FileNotFoundError:
+        return ""
+
+
+class Monitor:
+    """The HMP monitor over a UNIX socket: send a command, read up to the next prompt."""
+
+    def __init__(self, path, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(path)
+                break
+            except OSError:
+                self.sock.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        self._until_prompt(timeout)
+
+    def _until_prompt(self, timeout):
+        self.sock.settimeout(timeout)
+        buf = b""
+        while not buf.rstrip().endswith(b"(qemu)"):
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        return buf.decode(errors="replace")
+
+    def command(self, text, timeout):
+        self.sock.sendall(text.encode() + b"\n")
+        return self._until_prompt(timeout)
+
+    def close(self):
+        self.sock.close()
+
+
+def dump_guest(args, timeout, ready, dump_path, dump_range):
+    """Boots a guest, waits for the `ready` regex on serial, then writes its memory with the
+    monitor's `dump-guest-memory` (a real ELF core written by QEMU). dump_range(match) gives
+    (begin, length). Returns (match, Result)."""
+    with tempfile.TemporaryDirectory(prefix="jbd-") as tmp:
+        serial_path = os.path.join(tmp, "serial.txt")
+        mon_path = os.path.join(tmp, "mon.sock")
+        cmd = [QEMU] + args + ["-serial", f"file:{serial_path}",
+                               "-monitor", f"unix:{mon_path},server=on,wait=off"]
+        start = time.monotonic()
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+        match = None
+        timed_out = False
+        try:
+            while proc.poll() is None and not match:
+                if time.monotonic() - start > timeout:
+                    timed_out = True
+                    break
+                match = re.search(ready, _read(serial_path), re.M)
+                time.sleep(0.1)
+            if match:
+                begin, length = dump_range(match)
+                mon = Monitor(mon_path, 10)
+                left = max(10, timeout - (time.monotonic() - start))
+                mon.command(f"dump-guest-memory {dump_path} {begin} {length}", left)
+                mon.close()
+        finally:
+            _kill(proc)
+        err = proc.stderr.read().decode(errors="replace")
+        serial = _read(serial_path) + (("\n[qemu stderr] " + err) if err.strip() else "")
+        return match, Result(proc.returncode, serial, timed_out, time.monotonic() - start)
+
+
+def pad_to_sectors(path):
+    """QEMU sizes a raw disk in whole sectors: round the file up to 512 bytes."""
+    size = os.path.getsize(path)
+    if size % 512:
+        with open(path, "r+b") as f:
+            f.truncate(size + 512 - size % 512)

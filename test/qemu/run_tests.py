@@ -1,0 +1,288 @@
+#!/usr/bin/env python3
+"""QEMU tests: the real stub restores synthetic and QEMU-written cores over AHCI; the kernel-A
+test payload checks the CPU state and every byte it owns, then exits QEMU with a status.
+Prints one line per test and closes with 'N passed, N failed'."""
+import argparse
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import qemu  # noqa: E402
+
+RESTORE_TIMEOUT = 180
+ERROR_TIMEOUT = 60
+
+
+class Failure(Exception):
+    pass
+
+
+class Ctx:
+    def __init__(self, build, tmp, seed):
+        self.build = build
+        self.tmp = tmp
+        self.seed = seed
+        self.stub = os.path.join(build, "jumpback.elf")
+        self.payload = os.path.join(build, "test", "payload.elf")
+        self.mkcore_bin = os.path.join(build, "tools", "mkcore")
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def mkcore(self, name, *extra):
+        """Writes a synthetic core wrapping the test payload; returns (path, entry)."""
+        out = self.path(name)
+        cmd = [self.mkcore_bin, "--payload", self.payload, "--out", out,
+               "--seed", str(self.seed)] + list(extra)
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        if res.returncode != 0:
+            raise Failure(f"mkcore {' '.join(extra)} failed: {res.stderr.strip()}")
+        m = re.search(r"^entry=(0x[0-9a-fA-F]+)$", res.stdout, re.M)
+        if not m:
+            raise Failure("mkcore printed no entry= line")
+        return out, int(m.group(1), 16)
+
+    def restore(self, disk, append, mem="128M", disk_args=None, timeout=RESTORE_TIMEOUT):
+        args = qemu.machine_args(mem) + qemu.kernel_args(self.stub, append)
+        args += disk_args if disk_args is not None else qemu.ahci_disk_args(disk)
+        return qemu.run(args, timeout)
+
+
+def expect_resumed(res, entry):
+    """The stub jumped to entry and the payload found everything it was promised."""
+    jump = f"jumpback: jumping to 0x{entry:08x} (32-bit)"
+    if jump not in res.serial:
+        raise Failure(f"no '{jump}' line\n{res.describe()}")
+    if not res.lines("jbtest: PASS") or res.status != qemu.EXIT_PAYLOAD_PASS:
+        raise Failure(f"payload did not pass (want exit {qemu.EXIT_PAYLOAD_PASS})\n"
+                      f"{res.describe()}")
+    if res.lines("jumpback: error"):
+        raise Failure(f"error line before the jump\n{res.describe()}")
+
+
+def expect_error(res, text):
+    """A clear error line containing text, and no jump, no payload."""
+    errors = res.lines("jumpback: error: ")
+    if not errors:
+        raise Failure(f"no 'jumpback: error:' line\n{res.describe()}")
+    if text not in errors[0]:
+        raise Failure(f"error line lacks '{text}': {errors[0]}")
+    if "jumpback: jumping to" in res.serial or res.lines("jbtest:"):
+        raise Failure(f"jumped although the image failed a check\n{res.describe()}")
+    if res.timed_out:
+        raise Failure(f"did not reboot after the error (onerror=reboot)\n{res.describe()}")
+
+
+# ---- the tests --------------------------------------------------------------------------
+def test_restore_elf64_i386(c):
+    disk, entry = c.mkcore("core64.img")
+    expect_resumed(c.restore(disk, f"resume=ahci:0 entry=0x{entry:x}"), entry)
+
+
+def test_restore_elf32(c):
+    disk, entry = c.mkcore("core32.img", "--elf32")
+    expect_resumed(c.restore(disk, f"resume=ahci:0 entry=0x{entry:x}"), entry)
+
+
+def test_restore_mode32_of_x86_64_core(c):
+    disk, entry = c.mkcore("corex64.img", "--machine", "x86_64")
+    expect_resumed(c.restore(disk, f"resume=ahci:0 entry=0x{entry:x} mode=32"), entry)
+
+
+def test_restore_other_port_and_offset(c):
+    """The image 64 sectors into the disk on AHCI port 2: resume=ahci:2 resume_offset=64."""
+    core, entry = c.mkcore("core-off.img")
+    disk = c.path("disk-off.img")
+    with open(disk, "wb") as out, open(core, "rb") as src:
+        out.write(os.urandom(64 * 512))
+        shutil.copyfileobj(src, out)
+    qemu.pad_to_sectors(disk)
+    args = ["-device", "ahci,id=ahci",
+            "-drive", f"if=none,id=d2,format=raw,file={disk}",
+            "-device", "ide-hd,drive=d2,bus=ahci.2"]
+    res = c.restore(None, f"resume=ahci:2 resume_offset=64 entry=0x{entry:x}", disk_args=args)
+    expect_resumed(res, entry)
+
+
+def test_dryrun_writes_nothing(c):
+    disk, entry = c.mkcore("dry.img")
+    res = c.restore(disk, f"resume=ahci:0 entry=0x{entry:x} dryrun onerror=reboot",
+                    timeout=ERROR_TIMEOUT)
+    if "jumpback: dryrun: image checked" not in res.serial:
+        raise Failure(f"no dryrun summary\n{res.describe()}")
+    if "jumpback:   read" not in res.serial:
+        raise Failure(f"dryrun printed no plan\n{res.describe()}")
+    if "jumping to" in res.serial or res.lines("jbtest:") or res.timed_out:
+        raise Failure(f"dryrun jumped or hung\n{res.describe()}")
+
+
+def bad_image_test(kind, text):
+    def test(c):
+        disk, entry = c.mkcore(f"bad-{kind}.img", "--bad", kind)
+        res = c.restore(disk, f"resume=ahci:0 entry=0x{entry:x} onerror=reboot",
+                        timeout=ERROR_TIMEOUT)
+        expect_error(res, text)
+    test.__name__ = f"test_bad_image_{kind.replace('-', '_')}"
+    return test
+
+
+def test_error_no_entry(c):
+    disk, _ = c.mkcore("noentry.img")
+    expect_error(c.restore(disk, "resume=ahci:0 onerror=reboot", timeout=ERROR_TIMEOUT),
+                 "no entry= given")
+
+
+def test_error_entry_outside_image(c):
+    disk, _ = c.mkcore("badentry.img")
+    res = c.restore(disk, "resume=ahci:0 entry=0x7000000 onerror=reboot", timeout=ERROR_TIMEOUT)
+    expect_error(res, "not inside any segment")
+
+
+def test_error_empty_port(c):
+    disk, entry = c.mkcore("port.img")
+    res = c.restore(disk, f"resume=ahci:3 entry=0x{entry:x} onerror=reboot",
+                    timeout=ERROR_TIMEOUT)
+    expect_error(res, "no disk on AHCI port 3")
+
+
+def test_error_bad_cmdline(c):
+    disk, entry = c.mkcore("cmd.img")
+    res = c.restore(disk, f"resume=ahci:zero entry=0x{entry:x} onerror=reboot",
+                    timeout=ERROR_TIMEOUT)
+    expect_error(res, "bad value in 'resume=ahci:zero'")
+
+
+def blkdebug_args(c, disk, sector, once):
+    cfg = c.path(f"blkdebug-{sector}-{once}.cfg")
+    with open(cfg, "w") as f:
+        f.write('[inject-error]\nevent = "read_aio"\nerrno = "5"\n'
+                f'sector = "{sector}"\nonce = "{"on" if once else "off"}"\n')
+    return qemu.ahci_disk_args(
+        disk, drive=f"if=none,id=d0,format=raw,file=blkdebug:{cfg}:{disk}")
+
+
+def test_disk_error_retried(c):
+    """One injected read error (QEMU blkdebug): the stub retries and the restore completes."""
+    disk, entry = c.mkcore("retry.img")
+    res = c.restore(disk, f"resume=ahci:0 entry=0x{entry:x}",
+                    disk_args=blkdebug_args(c, disk, 20000, once=True))
+    if not re.search(r"^jumpback: warning: .*attempt 1 of 3", res.serial, re.M):
+        raise Failure(f"no retry warning for the injected error\n{res.describe()}")
+    expect_resumed(res, entry)
+
+
+def test_disk_error_persistent(c):
+    """A sector that never reads: a clear error naming the LBA, and no jump."""
+    disk, entry = c.mkcore("ioerr.img")
+    res = c.restore(disk, f"resume=ahci:0 entry=0x{entry:x} onerror=reboot",
+                    disk_args=blkdebug_args(c, disk, 20000, once=False), timeout=ERROR_TIMEOUT)
+    expect_error(res, "LBA")
+
+
+def test_qemu_dump_guest_memory(c):
+    """A real core written by QEMU's dump-guest-memory of a running 256 MiB guest (ELF64,
+    EM_386, unaligned offsets) is restored, and the guest finds every word intact."""
+    dump = c.path("guest.core")
+    args = qemu.machine_args("256M") + qemu.kernel_args(c.payload, f"seed={c.seed}")
+    ready = r"^jbtest: ready entry=(0x[0-9a-f]+) begin=(0x[0-9a-f]+) length=(0x[0-9a-f]+)"
+    match, res = qemu.dump_guest(args, RESTORE_TIMEOUT, ready, dump,
+                                 lambda m: (int(m.group(2), 16), int(m.group(3), 16)))
+    if not match or not os.path.exists(dump):
+        raise Failure(f"the guest did not get ready or no dump was written\n{res.describe()}")
+    with open(dump, "rb") as f:
+        ident = f.read(20)
+    if ident[:4] != b"\x7fELF" or ident[4] != 2 or int.from_bytes(ident[18:20], "little") != 3:
+        raise Failure("QEMU's dump is not an ELF64 EM_386 core")
+    os.chmod(dump, 0o644)  # QEMU writes it owner-read-only
+    qemu.pad_to_sectors(dump)
+    entry = int(match.group(1), 16)
+    expect_resumed(c.restore(dump, f"resume=ahci:0 entry=0x{entry:x}", mem="256M"), entry)
+
+
+def grub_iso(c, name, multiboot_line):
+    """A GRUB BIOS rescue ISO (grub-mkrescue) whose only entry loads the stub with `multiboot`."""
+    root = c.path(name + ".d")
+    os.makedirs(os.path.join(root, "boot", "grub"))
+    shutil.copy(c.stub, os.path.join(root, "boot", "jumpback.elf"))
+    with open(os.path.join(root, "boot", "grub", "grub.cfg"), "w") as f:
+        f.write("set timeout=0\nset default=0\n"
+                f'menuentry "jumpback" {{\n  {multiboot_line}\n  boot\n}}\n')
+    iso = c.path(name + ".iso")
+    res = subprocess.run(["grub-mkrescue", "-o", iso, root], capture_output=True, text=True,
+                         timeout=120)
+    shutil.rmtree(root)
+    if res.returncode != 0:
+        raise Failure(f"grub-mkrescue failed: {res.stderr[-500:]}")
+    return iso
+
+
+def test_grub_multiboot(c):
+    """GRUB 2 loads the stub with its `multiboot` command from a CD; the restore completes."""
+    disk, entry = c.mkcore("grub.img")
+    iso = grub_iso(c, "grub", f"multiboot /boot/jumpback.elf resume=ahci:0 entry=0x{entry:x}")
+    args = qemu.machine_args() + ["-cdrom", iso, "-boot", "d"] + qemu.ahci_disk_args(disk)
+    res = qemu.run(args, RESTORE_TIMEOUT)
+    if "jumpback: loader: GRUB" not in res.serial:
+        raise Failure(f"not booted by GRUB\n{res.describe()}")
+    expect_resumed(res, entry)
+
+
+TESTS = [
+    test_restore_elf64_i386,
+    test_restore_elf32,
+    test_restore_mode32_of_x86_64_core,
+    test_restore_other_port_and_offset,
+    test_dryrun_writes_nothing,
+    bad_image_test("magic", "no ELF magic"),
+    bad_image_test("truncate", "truncated"),
+    bad_image_test("outside-ram", "not inside usable RAM"),
+    bad_image_test("over-stub", "overlaps the jumpback stub"),
+    bad_image_test("overlap-differ", "holds different data"),
+    bad_image_test("compressed", "kdump-compressed"),
+    test_error_no_entry,
+    test_error_entry_outside_image,
+    test_error_empty_port,
+    test_error_bad_cmdline,
+    test_disk_error_retried,
+    test_disk_error_persistent,
+    test_qemu_dump_guest_memory,
+    test_grub_multiboot,
+]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--seed", type=int, default=None, help="data seed (default: random)")
+    ap.add_argument("-k", default="", help="run only tests whose name contains this")
+    args = ap.parse_args()
+    seed = args.seed if args.seed is not None else random.randrange(1, 2**31)
+    print(f"qemu tests: seed {seed} (rerun with --seed {seed})")
+    passed = failed = 0
+    with tempfile.TemporaryDirectory(prefix="jbtest-") as tmp:
+        c = Ctx(args.build, tmp, seed)
+        for t in TESTS:
+            if args.k not in t.__name__:
+                continue
+            start = time.monotonic()
+            try:
+                t(c)
+                passed += 1
+                print(f"PASS {t.__name__} ({time.monotonic() - start:.1f}s)", flush=True)
+            except Failure as e:
+                failed += 1
+                print(f"FAIL {t.__name__} ({time.monotonic() - start:.1f}s): {e}", flush=True)
+            for f in os.listdir(tmp):
+                os.unlink(os.path.join(tmp, f))
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""The whole suite behind `make test`: host unit tests (ASan+UBSan), the standalone fuzz run
+of the parsers, then the QEMU tests. Closes with 'N passed, N failed' over all of them."""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def run(cmd, timeout):
+    start = time.monotonic()
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        out, rc = res.stdout + res.stderr, res.returncode
+    except subprocess.TimeoutExpired as e:
+        out, rc = (e.stdout or b"").decode(errors="replace") + "\n[timed out]", -1
+    return rc, out, time.monotonic() - start
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--fuzz-iterations", type=int, default=200000)
+    ap.add_argument("units", nargs="*", help="unit test binaries")
+    args = ap.parse_args()
+    passed = failed = 0
+
+    for unit in args.units:
+        rc, out, secs = run([unit], 300)
+        counts = re.findall(r"\[  PASSED  \] (\d+) test", out)
+        n = int(counts[-1]) if counts else 0
+        if rc == 0 and n > 0:
+            passed += n
+            print(f"PASS {os.path.basename(unit)}: {n} tests ({secs:.1f}s)")
+        else:
+            failed += 1
+            print(f"FAIL {os.path.basename(unit)} (exit {rc}):\n{out[-3000:]}")
+
+    fuzz = os.path.join(args.build, "fuzz", "fuzz_parsers")
+    if os.path.exists(fuzz):
+        rc, out, secs = run([fuzz, str(args.fuzz_iterations)], 600)
+        if rc == 0:
+            passed += 1
+            print(f"PASS fuzz_parsers: {args.fuzz_iterations} inputs ({secs:.1f}s)")
+        else:
+            failed += 1
+            print(f"FAIL fuzz_parsers (exit {rc}):\n{out[-3000:]}")
+
+    sys.stdout.flush()
+    proc = subprocess.Popen([sys.executable, os.path.join(HERE, "qemu", "run_tests.py"),
+                             "--build", args.build], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    qemu_out = ""
+    for line in proc.stdout:
+        qemu_out += line
+        if not re.match(r"^\d+ passed, \d+ failed$", line):
+            print(line, end="", flush=True)
+    proc.wait()
+    m = re.search(r"^(\d+) passed, (\d+) failed$", qemu_out, re.M)
+    if m:
+        passed += int(m.group(1))
+        failed += int(m.group(2))
+    else:
+        failed += 1
+        print(f"FAIL qemu tests printed no summary (exit {proc.returncode})\n{qemu_out[-3000:]}")
+    if proc.returncode != 0 and (not m or int(m.group(2)) == 0):
+        failed += 1
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
