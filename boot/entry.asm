@@ -20,12 +20,20 @@ mb1_header:
 section .text.entry
 global _start
 extern jb_main
+extern __bss_start, __bss_end
 _start:
 	cli                                 ; the loader leaves IF=0, but trust nothing
 	cld
 	mov esp, stack_top                  ; the loader's stack is undefined (spec 3.2)
 	mov esi, eax                        ; keep the Multiboot magic
-	mov edi, ebx                        ; and the info pointer across the GDT switch
+	mov edx, ebx                        ; and the info pointer
+	mov edi, __bss_start                ; zero .bss (stacks, buffers, C statics):
+	mov ecx, __bss_end                  ; not every loader clears p_memsz past p_filesz
+	sub ecx, edi
+	shr ecx, 2                          ; linker.ld page-aligns both ends
+	xor eax, eax
+	rep stosd
+	mov edi, edx
 	lgdt [gdt_desc]
 	jmp SEL_CODE32:.reload              ; reload CS from our own GDT
 .reload:
