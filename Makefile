@@ -4,6 +4,9 @@
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
+.DEFAULT_GOAL := all
+# Keep intermediate objects (tools, unit tests) so a second make has nothing to do.
+.SECONDARY:
 
 BUILD ?= build
 V ?= 0
@@ -17,7 +20,7 @@ PYTHON ?= python3
 # ---- the stub (freestanding, 32-bit) ---------------------------------------------------
 STUB_CFLAGS := -m32 -march=i686 -std=gnu11 -O2 -ffreestanding -fno-pic -fno-pie \
 	-fno-stack-protector -mno-sse -mno-mmx -mno-80387 -mgeneral-regs-only \
-	-fno-asynchronous-unwind-tables -fno-omit-frame-pointer \
+	-fno-asynchronous-unwind-tables -fno-omit-frame-pointer -fno-delete-null-pointer-checks \
 	-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Iinclude -MMD -MP
 NASMFLAGS := -f elf32 -Wall -Werror
 LIBGCC32 := $(shell $(CC) -m32 -print-libgcc-file-name)

@@ -47,7 +47,8 @@ void options_set_defaults(struct jb_options *o);
 /*
  * Parses a Multiboot command line into o (which must hold the defaults). A leading word
  * with no '=' that is not a known flag is the loader's path word and is skipped.
- * Returns 0, or -JB_ECMDLINE with d naming the bad word.
+ * Returns 0, or -JB_ECMDLINE with d naming the first bad word; the words after a bad one
+ * are still parsed, so onerror= and console= take effect for the error report.
  */
 int cmdline_parse(const char *cmdline, struct jb_options *o, struct jb_diag *d);
 

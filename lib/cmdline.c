@@ -79,7 +79,7 @@ static bool word_to_u32(struct word w, u32 max, u32 *out)
 {
 	u64 v;
 
-	if (!word_to_u64(w, &v) || v > max)
+	if (!word_to_u64(w, &v) || v >= max)
 		return false;
 	*out = (u32)v;
 	return true;

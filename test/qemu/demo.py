@@ -35,7 +35,12 @@ def main():
               f" (seed {seed}).")
         print("2. Taking the snapshot with QEMU's dump-guest-memory, like kernel B's"
               " /proc/vmcore.")
-        guest = qemu.machine_args(args.mem) + qemu.kernel_args(payload, f"seed={seed}")
+        # The same devices as the restore boot: SeaBIOS's AHCI support takes a page of top RAM.
+        blank = os.path.join(tmp, "blank.img")
+        with open(blank, "wb") as f:
+            f.truncate(1 << 20)
+        guest = (qemu.machine_args(args.mem) + qemu.kernel_args(payload, f"seed={seed}")
+                 + qemu.ahci_disk_args(blank))
         match, res = qemu.dump_guest(guest, 300, READY, core,
                                      lambda m: (int(m.group(2), 16), int(m.group(3), 16)))
         show("kernel A before hibernation", res.serial)

@@ -189,7 +189,12 @@ def test_qemu_dump_guest_memory(c):
     """A real core written by QEMU's dump-guest-memory of a running 256 MiB guest (ELF64,
     EM_386, unaligned offsets) is restored, and the guest finds every word intact."""
     dump = c.path("guest.core")
-    args = qemu.machine_args("256M") + qemu.kernel_args(c.payload, f"seed={c.seed}")
+    # The same devices as the restore boot: SeaBIOS's AHCI support takes a page of top RAM.
+    blank = c.path("blank.img")
+    with open(blank, "wb") as f:
+        f.truncate(1 << 20)
+    args = (qemu.machine_args("256M") + qemu.kernel_args(c.payload, f"seed={c.seed}")
+            + qemu.ahci_disk_args(blank))
     ready = r"^jbtest: ready entry=(0x[0-9a-f]+) begin=(0x[0-9a-f]+) length=(0x[0-9a-f]+)"
     match, res = qemu.dump_guest(args, RESTORE_TIMEOUT, ready, dump,
                                  lambda m: (int(m.group(2), 16), int(m.group(3), 16)))
