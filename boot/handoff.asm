@@ -42,8 +42,6 @@ handoff32:
 	mov fs, ax
 	mov gs, ax
 	mov ss, ax
-	push 0
-	popfd                               ; IF=0, DF=0, all arithmetic flags clear
 	xor eax, eax
 	xor ebx, ebx
 	xor ecx, ecx
@@ -51,6 +49,8 @@ handoff32:
 	xor esi, esi
 	xor edi, edi
 	xor ebp, ebp
+	push eax
+	popfd                               ; EFLAGS=0x2: IF=0, DF=0, no flag left by the xors
 	jmp far [far_target]                ; CS=0x10, EIP=entry
 
 ; Kernel A came back through our return address: report it through the fatal path.

@@ -79,7 +79,7 @@ static bool word_to_u32(struct word w, u32 max, u32 *out)
 {
 	u64 v;
 
-	if (!word_to_u64(w, &v) || v >= max)
+	if (!word_to_u64(w, &v) || v > max)
 		return false;
 	*out = (u32)v;
 	return true;
@@ -252,12 +252,14 @@ int cmdline_parse(const char *cmdline, struct jb_options *o, struct jb_diag *d)
 {
 	const char *p = cmdline ? cmdline : "";
 	bool first = true;
+	int rc = 0;
 
+	/* A bad word does not stop the parse: onerror= and console= after it still apply. */
 	for (;;) {
 		while (is_space(*p))
 			p++;
 		if (!*p)
-			return 0;
+			return rc;
 		struct word w = { p, 0 };
 
 		while (p[w.len] && !is_space(p[w.len]))
@@ -273,7 +275,7 @@ int cmdline_parse(const char *cmdline, struct jb_options *o, struct jb_diag *d)
 		first = false;
 		if (path_word)
 			continue;
-		if (!parse_word(w, o))
-			return diag_fail(d, -JB_ECMDLINE, "bad value in '%.*s'", (int)w.len, w.s);
+		if (!parse_word(w, o) && rc == 0)
+			rc = diag_fail(d, -JB_ECMDLINE, "bad value in '%.*s'", (int)w.len, w.s);
 	}
 }

@@ -10,7 +10,7 @@ static const char *const jb_error_text[] = {
 
 const char *jb_strerror(int rc)
 {
-	unsigned int code = rc < 0 ? (unsigned int)-rc : (unsigned int)rc;
+	unsigned int code = rc < 0 ? 0u - (unsigned int)rc : (unsigned int)rc;
 
 	if (code >= sizeof(jb_error_text) / sizeof(jb_error_text[0]) || !jb_error_text[code])
 		return "unknown error";

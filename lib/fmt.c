@@ -81,7 +81,7 @@ size_t fmt_v(fmt_sink sink, void *ctx, const char *fmt, va_list ap)
 			if (*p == '*') {
 				int star = va_arg(ap, int);
 
-				precision = star < 0 ? 0 : (size_t)star;
+				precision = star < 0 ? SIZE_MAX : (size_t)star;
 				p++;
 			}
 			while (*p >= '0' && *p <= '9')

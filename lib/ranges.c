@@ -68,7 +68,7 @@ static bool entry_range(const struct mem_entry *e, struct mem_range *r)
 		return false;
 	r->start = e->start;
 	r->end = e->start + e->len < e->start ? UINT64_MAX : e->start + e->len;
-	return true;
+	return r->start < r->end; /* clamping at UINT64_MAX can leave nothing */
 }
 
 int ram_map_build(const struct mem_entry *e, u32 n, struct ram_map *out, struct jb_diag *d)
