@@ -34,15 +34,7 @@ _start:
 	xor eax, eax
 	rep stosd
 	mov edi, edx
-	lgdt [gdt_desc]
-	jmp SEL_CODE32:.reload              ; reload CS from our own GDT
-.reload:
-	mov ax, SEL_DATA32
-	mov ds, ax
-	mov es, ax
-	mov fs, ax
-	mov gs, ax
-	mov ss, ax
+	call gdt_reload                     ; our GDT, CS and data segments
 	push 0                              ; EFLAGS = 0: IF, DF and friends off
 	popfd
 	push edi                            ; jb_main(magic, mbi)

@@ -3,13 +3,12 @@
 bits 32
 
 SEL_CODE32      equ 0x10
-SEL_DATA32      equ 0x18
 CR4_PAE         equ 1 << 5
 
 section .text
 extern jb_kernel_a_returned
 extern stack_top
-extern gdt_desc
+extern gdt_reload
 
 ; void handoff32(u32 entry, u32 stack_top, u32 pae) -- never returns.
 ; The new stack's top word is kernel_a_returned: kernel A reads it as the peer's re-entry
@@ -35,13 +34,7 @@ handoff32:
 .no_pae:
 	mov cr4, eax
 
-	lgdt [gdt_desc]                     ; flat 0x10 code / 0x18 data like Linux i386 boot
-	mov ax, SEL_DATA32
-	mov ds, ax
-	mov es, ax
-	mov fs, ax
-	mov gs, ax
-	mov ss, ax
+	call gdt_reload                     ; flat 0x10 code / 0x18 data like Linux i386 boot
 	xor eax, eax
 	xor ebx, ebx
 	xor ecx, ecx
@@ -58,13 +51,7 @@ kernel_a_returned:
 	cli
 	cld
 	mov esp, stack_top
-	lgdt [gdt_desc]
-	jmp SEL_CODE32:.cs
-.cs:
-	mov ax, SEL_DATA32
-	mov ds, ax
-	mov es, ax
-	mov ss, ax
+	call gdt_reload                     ; whatever GDT kernel A left, ours again
 	call jb_kernel_a_returned           ; never returns
 .hang:
 	hlt

@@ -5,7 +5,7 @@
 #include <stdarg.h>
 
 #include "fmt.h"
-#include "io.h"
+#include "portio.h"
 #include "payload.h"
 
 #define DEBUG_EXIT_PORT 0xF4

@@ -1,5 +1,5 @@
 /* COM1 (16550 at 0x3F8), 115200 8N1, polled: the payload's only output. */
-#include "io.h"
+#include "portio.h"
 #include "payload.h"
 
 #define COM1 0x3F8
