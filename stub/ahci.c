@@ -348,7 +348,7 @@ int ahci_open(u32 controller, u32 port, struct disk *out, struct jb_diag *d)
 		.sectors = identify_sectors(),
 		.max_sectors = AHCI_MAX_SECTORS_PER_CMD,
 		.dma_align = 2, /* §4.2.3.3: DBA is word aligned */
-		.dma_limit = 1ull << 32,
+		.dma_limit = host.cap & AHCI_CAP_S64A ? UINT64_MAX : 1ull << 32,
 		.ops = &ahci_ops,
 		.priv = &host,
 	};

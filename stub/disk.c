@@ -2,7 +2,7 @@
 #include "disk.h"
 
 #include "console.h"
-#include "cpu.h"
+#include "physmem.h"
 
 #define DISK_BOUNCE_SIZE (512u * 1024u)
 
@@ -45,7 +45,7 @@ static int disk_read_bounced(struct disk *dk, u64 byte_off, u64 dest, u64 len, s
 			return rc;
 		u32 take = span - skip;
 
-		copy_bytes((void *)(uintptr_t)dest, disk_bounce + skip, take);
+		phys_write(dest, disk_bounce + skip, take);
 		byte_off += take;
 		dest += take;
 		len -= take;

@@ -10,6 +10,7 @@
 #include "elf.h"
 #include "elfcore.h"
 #include "fatal.h"
+#include "final.h"
 #include "options.h"
 #include "plan.h"
 #include "restore.h"
@@ -17,11 +18,9 @@
 
 #define JB_VERSION "0.1"
 #define HEADER_BUF_SIZE (64u * 1024u)
-#define HANDOFF_STACK_SIZE 4096u
 #define ADDR_LIMIT_32 (1ull << 32)
 
 void jb_main(u32 magic, u32 mbi_addr) __attribute__((noreturn));
-void jb_kernel_a_returned(void) __attribute__((noreturn));
 
 static struct boot_info boot;
 static struct jb_options opts;
@@ -30,7 +29,7 @@ static struct disk disk;
 static struct elf_core core;
 static struct plan plan;
 static u8 header_buf[HEADER_BUF_SIZE] __attribute__((aligned(512)));
-static u8 handoff_stack[HANDOFF_STACK_SIZE] __attribute__((aligned(16)));
+static struct final_handoff handoff;
 
 static void check(int rc, const struct jb_diag *d)
 {
@@ -110,27 +109,31 @@ static bool entry_in_image(u64 entry)
 }
 
 /* Entry address and CPU mode: command line first, then the image (DESIGN.md §3). */
-static u32 choose_handoff(void)
+static void choose_handoff(void)
 {
 	enum jb_mode mode = opts.mode;
+	u64 ram_top = ram.r[ram.n - 1].end;
 
 	if (mode == MODE_AUTO)
 		mode = core.machine == EM_X86_64 ? MODE_64 : MODE_32;
-	if (mode == MODE_64)
-		fatal_fmt(-JB_EUNSUPPORTED, "the 64-bit hand-off is not built yet (%s)",
-			  opts.mode == MODE_64 ? "mode=64" : "image is EM_X86_64; mode=32 overrides");
 	if (!opts.entry_set)
 		fatal_fmt(-JB_ECMDLINE,
 			  "no entry= given: a raw vmcore needs kernel A's jump-back entry"
 			  " (kexec_jump_back_entry from kernel B) on the command line");
-	if (opts.entry >= ADDR_LIMIT_32)
+	if (mode == MODE_32 && opts.entry >= ADDR_LIMIT_32)
 		fatal_fmt(-JB_ECMDLINE, "entry=0x%llx is above 4 GiB; a 32-bit entry must be below",
 			  (unsigned long long)opts.entry);
 	if (!entry_in_image(opts.entry))
 		fatal_fmt(-JB_EBADIMG,
 			  "entry=0x%llx is not inside any segment of the image; check entry=",
 			  (unsigned long long)opts.entry);
-	return (u32)opts.entry;
+	handoff = (struct final_handoff){
+		.mode = mode == MODE_64 ? 64 : 32,
+		.pae = opts.pae == 1,
+		.entry = opts.entry,
+		.map_top = ram_top > ADDR_LIMIT_32 ? ram_top : ADDR_LIMIT_32,
+		.serial_port = opts.serial_port,
+	};
 }
 
 static void build_plan(struct jb_diag *d)
@@ -144,7 +147,9 @@ static void build_plan(struct jb_diag *d)
 		.ram = &ram,
 		.live = live,
 		.nlive = JB_ARRAY_LEN(live),
-		.addr_limit = ADDR_LIMIT_32,
+		.addr_limit = UINT64_MAX,
+		.stage_limit = ADDR_LIMIT_32, /* the final stage copies with paging off */
+		.final_size = final_size(&handoff),
 	};
 
 	check(plan_build(&in, &plan, d), d);
@@ -153,6 +158,10 @@ static void build_plan(struct jb_diag *d)
 		plan.nops, (unsigned long long)(plan.bytes_read >> 20),
 		(unsigned long long)(plan.bytes_zero >> 20),
 		(unsigned long long)(plan.bytes_checked >> 10));
+	for (u32 i = 0; i < plan.nstages; i++)
+		kprintf("plan: 0x%llx-0x%llx covers the %s: staged at 0x%llx, copied home last\n",
+			(unsigned long long)plan.stage[i].start, (unsigned long long)plan.stage[i].end,
+			live[plan.stage[i].live].name, (unsigned long long)plan.stage[i].at);
 	if (opts.dryrun)
 		restore_print_plan(&plan);
 }
@@ -182,8 +191,7 @@ void jb_main(u32 magic, u32 mbi_addr)
 	print_ram_map();
 	open_disk(&d);
 	read_headers(&d);
-	u32 entry = choose_handoff();
-
+	choose_handoff();
 	build_plan(&d);
 	u64 t0 = timer_now_us();
 
@@ -197,18 +205,11 @@ void jb_main(u32 magic, u32 mbi_addr)
 		(unsigned long long)(bytes >> 20), (unsigned long long)(us / 1000),
 		(unsigned long long)(us ? (bytes >> 10) * 1000000 / us >> 10 : 0));
 	if (opts.dryrun) {
-		kprintf("dryrun: image checked; would jump to 0x%08x (32-bit); nothing was written\n",
-			entry);
+		kprintf("dryrun: image checked; would jump to 0x%08llx (%u-bit); nothing was written\n",
+			(unsigned long long)handoff.entry, handoff.mode);
 		stop_after_success();
 	}
 	disk_quiesce(&disk);
-	kprintf("jumping to 0x%08x (32-bit)\n", entry);
-	handoff32(entry, (u32)(uintptr_t)(handoff_stack + HANDOFF_STACK_SIZE), opts.pae == 1);
-}
-
-void jb_kernel_a_returned(void)
-{
-	console_init();
-	fatal_fmt(-JB_ERETURNED, "kernel A returned to jumpback's return address instead of"
-				 " resuming; the image or entry= is wrong");
+	kprintf("jumping to 0x%08llx (%u-bit)\n", (unsigned long long)handoff.entry, handoff.mode);
+	final_run(&plan, &handoff);
 }

@@ -2,7 +2,7 @@
 #include "restore.h"
 
 #include "console.h"
-#include "cpu.h"
+#include "physmem.h"
 
 /* Image bytes compared against RAM (overlap checks) or read in a dry run pass through here. */
 #define RESTORE_SCRATCH_SIZE (512u * 1024u)
@@ -22,16 +22,20 @@ void restore_print_plan(const struct plan *p)
 	for (u32 i = 0; i < p->nops; i++) {
 		const struct plan_op *op = &p->op[i];
 
+		kprintf("  %-10s seg %-3u 0x%010llx-0x%010llx", plan_op_names[op->kind], op->seg,
+			(unsigned long long)op->dest, (unsigned long long)(op->dest + op->len));
 		if (op->kind == PLAN_READ || op->kind == PLAN_CHECK)
-			kprintf("  %-10s seg %-3u 0x%010llx-0x%010llx <- image 0x%llx\n",
-				plan_op_names[op->kind], op->seg, (unsigned long long)op->dest,
-				(unsigned long long)(op->dest + op->len),
-				(unsigned long long)op->file_off);
-		else
-			kprintf("  %-10s seg %-3u 0x%010llx-0x%010llx\n", plan_op_names[op->kind],
-				op->seg, (unsigned long long)op->dest,
-				(unsigned long long)(op->dest + op->len));
+			kprintf(" <- image 0x%llx", (unsigned long long)op->file_off);
+		if (op->target != op->dest)
+			kprintf(" (staged at 0x%llx)", (unsigned long long)op->target);
+		kprintf("\n");
 	}
+	for (u32 i = 0; i < p->ncopies; i++)
+		kprintf("  final copy 0x%010llx-0x%010llx <- staged 0x%llx\n",
+			(unsigned long long)p->copy[i].dst,
+			(unsigned long long)(p->copy[i].dst + p->copy[i].len),
+			(unsigned long long)p->copy[i].src);
+	kprintf("  final stage at 0x%llx\n", (unsigned long long)p->final_at);
 }
 
 struct progress {
@@ -68,61 +72,42 @@ static int restore_op(const struct restore_src *src, const struct plan_op *op, b
 
 	while (done < op->len) {
 		u64 left = op->len - done;
-		u64 dest = op->dest + done;
+		u64 target = op->target + done;
 		u64 file = src->base_byte + op->file_off + done;
-		u32 n;
-		int rc = 0;
+		/* Dry runs and checks read into the scratch buffer, placement reads go to target. */
+		bool to_scratch = dryrun || op->kind == PLAN_CHECK;
+		u64 chunk = to_scratch ? RESTORE_SCRATCH_SIZE : RESTORE_CHUNK;
+		u32 n = left < chunk ? (u32)left : (u32)chunk;
+		u32 diff = n;
+		u8 got = 0;
 
-		switch (op->kind) {
-		case PLAN_READ:
-			if (dryrun) {
-				n = left < RESTORE_SCRATCH_SIZE ? (u32)left : RESTORE_SCRATCH_SIZE;
-				rc = disk_read_bytes(src->dk, file, (uintptr_t)restore_scratch, n, &io);
-			} else {
-				n = left < RESTORE_CHUNK ? (u32)left : RESTORE_CHUNK;
-				rc = disk_read_bytes(src->dk, file, dest, n, &io);
-			}
-			break;
-		case PLAN_ZERO:
-			n = left < RESTORE_CHUNK ? (u32)left : RESTORE_CHUNK;
-			if (!dryrun)
-				zero_bytes((void *)(uintptr_t)dest, n);
-			break;
-		case PLAN_CHECK:
-			n = left < RESTORE_SCRATCH_SIZE ? (u32)left : RESTORE_SCRATCH_SIZE;
-			rc = disk_read_bytes(src->dk, file, (uintptr_t)restore_scratch, n, &io);
-			if (rc == 0 && !dryrun) {
-				const u8 *ram = (const u8 *)(uintptr_t)dest;
+		if (op->kind == PLAN_READ || op->kind == PLAN_CHECK) {
+			u64 to = to_scratch ? (uintptr_t)restore_scratch : target;
+			int rc = disk_read_bytes(src->dk, file, to, n, &io);
 
-				for (u32 i = 0; i < n; i++)
-					if (ram[i] != restore_scratch[i])
-						return diag_fail(
-							d, -JB_EMISMATCH,
-							"segment %u overlaps an earlier segment at 0x%llx"
-							" but holds different data (0x%02x, earlier 0x%02x)",
-							op->seg, (unsigned long long)(dest + i),
-							restore_scratch[i], ram[i]);
-			}
-			break;
-		case PLAN_CHECK_ZERO:
-		default:
-			n = left < RESTORE_CHUNK ? (u32)left : RESTORE_CHUNK;
-			if (!dryrun) {
-				const u8 *ram = (const u8 *)(uintptr_t)dest;
-
-				for (u32 i = 0; i < n; i++)
-					if (ram[i])
-						return diag_fail(
-							d, -JB_EMISMATCH,
-							"segment %u zero-fills 0x%llx, where an earlier"
-							" segment holds data (0x%02x)",
-							op->seg, (unsigned long long)(dest + i), ram[i]);
-			}
-			break;
+			if (rc)
+				return diag_fail(d, rc, "segment %u at 0x%llx: %s", op->seg,
+						 (unsigned long long)(op->dest + done), io.text);
 		}
-		if (rc)
-			return diag_fail(d, rc, "segment %u at 0x%llx: %s", op->seg,
-					 (unsigned long long)dest, io.text);
+		if (!dryrun) {
+			if (op->kind == PLAN_ZERO)
+				phys_zero(target, n);
+			else if (op->kind == PLAN_CHECK)
+				diff = phys_compare(target, restore_scratch, n, &got);
+			else if (op->kind == PLAN_CHECK_ZERO)
+				diff = phys_compare(target, NULL, n, &got);
+		}
+		if (diff < n && op->kind == PLAN_CHECK)
+			return diag_fail(d, -JB_EMISMATCH,
+					 "segment %u overlaps an earlier segment at 0x%llx but holds"
+					 " different data (0x%02x, earlier 0x%02x)",
+					 op->seg, (unsigned long long)(op->dest + done + diff),
+					 restore_scratch[diff], got);
+		if (diff < n)
+			return diag_fail(d, -JB_EMISMATCH,
+					 "segment %u zero-fills 0x%llx, where an earlier segment holds"
+					 " data (0x%02x)",
+					 op->seg, (unsigned long long)(op->dest + done + diff), got);
 		done += n;
 		progress_add(pr, n);
 	}

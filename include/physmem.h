@@ -1,0 +1,19 @@
+/*
+ * Physical memory anywhere: below 4 GiB directly (paging is off), above it through a 2 MiB
+ * PAE paging window that is switched on only for the access.
+ */
+#ifndef JB_PHYSMEM_H
+#define JB_PHYSMEM_H
+
+#include "types.h"
+
+void phys_write(u64 dst, const void *src, u32 len);
+void phys_zero(u64 dst, u64 len);
+
+/*
+ * Compares physical [addr, +len) with ref (or with zeros when ref is NULL). Returns the
+ * offset of the first differing byte, with *got holding RAM's byte, or len when all match.
+ */
+u32 phys_compare(u64 addr, const u8 *ref, u32 len, u8 *got);
+
+#endif

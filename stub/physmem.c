@@ -1,0 +1,134 @@
+/*
+ * Access to physical memory above 4 GiB from the 32-bit stub: PAE paging (Intel SDM vol. 3
+ * §4.4) with the low 4 GiB identity-mapped by 2 MiB pages and the last 2 MiB of the address
+ * space (the BIOS flash, never touched here) used as a window onto any 2 MiB frame.
+ */
+#include "physmem.h"
+
+#include "cpu.h"
+
+#define LOW_LIMIT (1ull << 32)
+#define WINDOW_SIZE (2u << 20)
+#define WINDOW_VIRT 0xFFE00000u
+#define PDE_PRESENT 0x1ull
+#define PDE_WRITE 0x2ull
+#define PDE_LARGE 0x80ull
+#define CR0_PG (1u << 31)
+#define CR4_PAE (1u << 5)
+
+static u64 pae_pdpt[4] __attribute__((aligned(32)));
+static u64 pae_pd[4][512] __attribute__((aligned(4096)));
+static bool pae_ready;
+
+static void pae_tables_init(void)
+{
+	for (u32 i = 0; i < 4; i++) {
+		pae_pdpt[i] = (u64)(uintptr_t)pae_pd[i] | PDE_PRESENT;
+		for (u32 j = 0; j < 512; j++)
+			pae_pd[i][j] = ((u64)i << 30 | (u64)j << 21) | PDE_PRESENT | PDE_WRITE | PDE_LARGE;
+	}
+	pae_ready = true;
+}
+
+static void paging_on(void)
+{
+	u32 cr0, cr4;
+
+	if (!pae_ready)
+		pae_tables_init();
+	__asm__ volatile("mov %0, %%cr3" : : "r"((u32)(uintptr_t)pae_pdpt) : "memory");
+	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4 | CR4_PAE) : "memory");
+	__asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+	__asm__ volatile("mov %0, %%cr0" : : "r"(cr0 | CR0_PG) : "memory");
+}
+
+static void paging_off(void)
+{
+	u32 cr0, cr4;
+
+	__asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+	__asm__ volatile("mov %0, %%cr0" : : "r"(cr0 & ~CR0_PG) : "memory");
+	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4 & ~CR4_PAE) : "memory");
+}
+
+/* Points the window at the 2 MiB frame holding phys; returns phys's address in the window. */
+static u8 *window_map(u64 phys)
+{
+	pae_pd[3][511] = (phys & ~(u64)(WINDOW_SIZE - 1)) | PDE_PRESENT | PDE_WRITE | PDE_LARGE;
+	__asm__ volatile("invlpg (%0)" : : "r"(WINDOW_VIRT) : "memory");
+	return (u8 *)(uintptr_t)(WINDOW_VIRT + (u32)(phys & (WINDOW_SIZE - 1)));
+}
+
+/* Bytes from phys to the end of its window frame, at most len. */
+static u32 window_span(u64 phys, u64 len)
+{
+	u32 room = WINDOW_SIZE - (u32)(phys & (WINDOW_SIZE - 1));
+
+	return len < room ? (u32)len : room;
+}
+
+void phys_write(u64 dst, const void *src, u32 len)
+{
+	const u8 *s = src;
+
+	if (dst + len <= LOW_LIMIT) {
+		copy_bytes((void *)(uintptr_t)dst, src, len);
+		return;
+	}
+	paging_on();
+	while (len) {
+		u32 n = window_span(dst, len);
+
+		copy_bytes(window_map(dst), s, n);
+		dst += n;
+		s += n;
+		len -= n;
+	}
+	paging_off();
+}
+
+void phys_zero(u64 dst, u64 len)
+{
+	if (dst + len <= LOW_LIMIT) {
+		zero_bytes((void *)(uintptr_t)dst, (u32)len);
+		return;
+	}
+	paging_on();
+	while (len) {
+		u32 n = window_span(dst, len);
+
+		zero_bytes(window_map(dst), n);
+		dst += n;
+		len -= n;
+	}
+	paging_off();
+}
+
+u32 phys_compare(u64 addr, const u8 *ref, u32 len, u8 *got)
+{
+	bool high = addr + len > LOW_LIMIT;
+	u32 at = 0;
+
+	if (high)
+		paging_on();
+	while (at < len) {
+		u32 n = high ? window_span(addr + at, len - at) : len;
+		const u8 *ram = high ? window_map(addr + at) : (const u8 *)(uintptr_t)(addr + at);
+		u32 i = 0;
+
+		for (; i < n; i++)
+			if (ram[i] != (ref ? ref[at + i] : 0))
+				break;
+		if (i < n) {
+			*got = ram[i];
+			at += i;
+			break;
+		}
+		at += n;
+	}
+	if (high)
+		paging_off();
+	return at;
+}
