@@ -4,9 +4,11 @@
  * Every step before the hand-off fails through fatal() without jumping.
  */
 #include "ahci.h"
+#include "bios.h"
 #include "boot_info.h"
 #include "console.h"
 #include "cpu.h"
+#include "disk_bios.h"
 #include "elf.h"
 #include "elfcore.h"
 #include "fatal.h"
@@ -30,6 +32,7 @@ static struct elf_core core;
 static struct plan plan;
 static u8 header_buf[HEADER_BUF_SIZE] __attribute__((aligned(512)));
 static struct final_handoff handoff;
+static bool bios_in_use; /* BIOS calls keep low memory live until the last disk read */
 
 static void check(int rc, const struct jb_diag *d)
 {
@@ -52,24 +55,32 @@ static void print_ram_map(void)
 
 static void open_disk(struct jb_diag *d)
 {
-	if (opts.driver == DRIVER_BIOS)
-		fatal_fmt(-JB_EUNSUPPORTED, "driver=bios: the BIOS disk path is not built yet; use"
-					    " driver=ahci");
+	if (opts.resume_part)
+		fatal_fmt(-JB_EUNSUPPORTED,
+			  "resume=...:%u: partitions are not supported yet; give resume_offset= in"
+			  " sectors instead",
+			  opts.resume_part);
 	switch (opts.resume) {
 	case RESUME_AHCI:
-		if (opts.resume_part)
-			fatal_fmt(-JB_EUNSUPPORTED,
-				  "resume=ahci:%u:%u: partitions are not supported yet; give"
-				  " resume_offset= in sectors instead",
-				  opts.resume_unit, opts.resume_part);
+		if (opts.driver == DRIVER_BIOS)
+			fatal_fmt(-JB_ECMDLINE, "resume=ahci:%u names a native disk but driver=bios",
+				  opts.resume_unit);
 		check(ahci_open(0, opts.resume_unit, &disk, d), d);
+		return;
+	case RESUME_BIOS:
+		if (opts.driver == DRIVER_AHCI)
+			fatal_fmt(-JB_ECMDLINE, "resume=bios:0x%02x names a BIOS disk but driver=ahci",
+				  opts.resume_unit);
+		bios_init();
+		bios_in_use = true;
+		check(bios_disk_open((u8)opts.resume_unit, &disk, d), d);
 		return;
 	case RESUME_AUTO:
 		fatal_fmt(-JB_ECMDLINE, "resume=auto (the default) is not supported yet; give"
-					" resume=ahci:PORT");
+					" resume=ahci:PORT or resume=bios:0xDRIVE");
 	default:
-		fatal_fmt(-JB_EUNSUPPORTED,
-			  "this resume= form is not supported yet; give resume=ahci:PORT");
+		fatal_fmt(-JB_EUNSUPPORTED, "this resume= form is not supported yet; give"
+					    " resume=ahci:PORT or resume=bios:0xDRIVE");
 	}
 }
 
@@ -141,12 +152,14 @@ static void build_plan(struct jb_diag *d)
 	const struct live_range live[] = {
 		{ (uintptr_t)__stub_start, (uintptr_t)__stub_end,
 		  "jumpback stub (code, data, stacks, DMA buffers)" },
+		{ BIOS_LOW_START, BIOS_LOW_END,
+		  "BIOS low memory (IVT, BDA, real-mode trampoline, bounce buffer)" },
 	};
 	const struct plan_input in = {
 		.core = &core,
 		.ram = &ram,
 		.live = live,
-		.nlive = JB_ARRAY_LEN(live),
+		.nlive = bios_in_use ? 2 : 1,
 		.addr_limit = UINT64_MAX,
 		.stage_limit = ADDR_LIMIT_32, /* the final stage copies with paging off */
 		.final_size = final_size(&handoff),
