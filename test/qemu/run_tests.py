@@ -196,15 +196,19 @@ def test_disk_error_persistent(c):
     expect_error(res, "LBA")
 
 
-def test_qemu_dump_guest_memory(c):
-    """A real core written by QEMU's dump-guest-memory of a running 256 MiB guest (ELF64,
-    EM_386, unaligned offsets) is restored, and the guest finds every word intact."""
+def ide_disk_args(path):
+    return ["-drive", f"if=ide,index=0,format=raw,file={path}"]
+
+
+def dump_running_guest(c, mem, payload=None, machine=3):
+    """Boots the test payload in fill mode, dumps the running guest with QEMU's
+    dump-guest-memory and returns (core path, entry). The fill boot has the same devices as
+    the restore boot: SeaBIOS's AHCI support takes a page of top RAM."""
     dump = c.path("guest.core")
-    # The same devices as the restore boot: SeaBIOS's AHCI support takes a page of top RAM.
     blank = c.path("blank.img")
     with open(blank, "wb") as f:
         f.truncate(1 << 20)
-    args = (qemu.machine_args("256M") + qemu.kernel_args(c.payload, f"seed={c.seed}")
+    args = (qemu.machine_args(mem) + qemu.kernel_args(payload or c.payload, f"seed={c.seed}")
             + qemu.ahci_disk_args(blank))
     ready = r"^jbtest: ready entry=(0x[0-9a-f]+) begin=(0x[0-9a-f]+) length=(0x[0-9a-f]+)"
     match, res = qemu.dump_guest(args, RESTORE_TIMEOUT, ready, dump,
@@ -213,12 +217,51 @@ def test_qemu_dump_guest_memory(c):
         raise Failure(f"the guest did not get ready or no dump was written\n{res.describe()}")
     with open(dump, "rb") as f:
         ident = f.read(20)
-    if ident[:4] != b"\x7fELF" or ident[4] != 2 or int.from_bytes(ident[18:20], "little") != 3:
-        raise Failure("QEMU's dump is not an ELF64 EM_386 core")
+    if ident[:4] != b"\x7fELF" or ident[4] != 2 or int.from_bytes(ident[18:20], "little") != machine:
+        raise Failure(f"QEMU's dump is not an ELF64 core with e_machine {machine}")
     os.chmod(dump, 0o644)  # QEMU writes it owner-read-only
     qemu.pad_to_sectors(dump)
-    entry = int(match.group(1), 16)
+    return dump, int(match.group(1), 16)
+
+
+def test_qemu_dump_guest_memory(c):
+    """A real core written by QEMU's dump-guest-memory of a running 256 MiB guest (ELF64,
+    EM_386, unaligned offsets) is restored, and the guest finds every word intact."""
+    dump, entry = dump_running_guest(c, "256M")
     expect_resumed(c.restore(dump, f"resume=ahci:0 entry=0x{entry:x}", mem="256M"), entry)
+
+
+def test_restore_bios_ide(c):
+    """Through the BIOS (int 13h) from an IDE disk: the native driver is not involved."""
+    disk, entry = c.mkcore("bios-ide.img")
+    res = c.restore(disk, f"resume=bios:0x80 entry=0x{entry:x}", disk_args=ide_disk_args(disk))
+    if "jumpback: bios:0x80:" not in res.serial or "covers the BIOS low memory" not in res.serial:
+        raise Failure(f"not read through the BIOS with low memory staged\n{res.describe()}")
+    expect_resumed(res, entry)
+
+
+def test_restore_bios_ahci(c):
+    """Through the BIOS from an AHCI disk (SeaBIOS serves AHCI disks via int 13h)."""
+    disk, entry = c.mkcore("bios-ahci.img")
+    res = c.restore(disk, f"resume=bios:0x80 entry=0x{entry:x}")
+    if "jumpback: bios:0x80:" not in res.serial:
+        raise Failure(f"not read through the BIOS\n{res.describe()}")
+    expect_resumed(res, entry)
+
+
+def test_qemu_dump_bios_ide(c):
+    """A real QEMU-written core restored through resume=bios:0x80 from an IDE disk."""
+    dump, entry = dump_running_guest(c, "64M")
+    res = c.restore(None, f"resume=bios:0x80 entry=0x{entry:x}", mem="64M",
+                    disk_args=ide_disk_args(dump))
+    expect_resumed(res, entry)
+
+
+def test_error_no_bios_disk(c):
+    disk, entry = c.mkcore("bios-none.img")
+    res = c.restore(disk, f"resume=bios:0x83 entry=0x{entry:x} onerror=reboot",
+                    timeout=ERROR_TIMEOUT)
+    expect_error(res, "no such BIOS disk")
 
 
 def grub_iso(c, name, multiboot_line):
@@ -268,6 +311,10 @@ TESTS = [
     test_disk_error_retried,
     test_disk_error_persistent,
     test_qemu_dump_guest_memory,
+    test_restore_bios_ide,
+    test_restore_bios_ahci,
+    test_qemu_dump_bios_ide,
+    test_error_no_bios_disk,
     test_grub_multiboot,
 ]
 
