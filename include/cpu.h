@@ -25,6 +25,9 @@ void cpu_reboot(void) __attribute__((noreturn));
 /* boot/copy.asm */
 void copy_bytes(void *dst, const void *src, u32 len);
 void zero_bytes(void *dst, u32 len);
+/* Offset of the first differing (or non-zero) byte, or len when there is none. */
+u32 compare_bytes(const void *a, const void *b, u32 len);
+u32 zero_scan(const void *a, u32 len);
 /* boot/handoff.asm */
 void handoff32(u32 entry, u32 stack_top, u32 pae) __attribute__((noreturn));
 

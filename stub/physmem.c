@@ -116,11 +116,8 @@ u32 phys_compare(u64 addr, const u8 *ref, u32 len, u8 *got)
 	while (at < len) {
 		u32 n = high ? window_span(addr + at, len - at) : len;
 		const u8 *ram = high ? window_map(addr + at) : (const u8 *)(uintptr_t)(addr + at);
-		u32 i = 0;
+		u32 i = ref ? compare_bytes(ram, ref + at, n) : zero_scan(ram, n);
 
-		for (; i < n; i++)
-			if (ram[i] != (ref ? ref[at + i] : 0))
-				break;
 		if (i < n) {
 			*got = ram[i];
 			at += i;
