@@ -76,7 +76,7 @@ include test/payload/payload.mk
 # ---- user-facing targets --------------------------------------------------------------
 .PHONY: all deps stub tools unit-test qemu-test test demo bench clean
 
-all: $(BUILD)/jumpback.elf $(TOOLS) $(PAYLOAD_ELF)
+all: $(BUILD)/jumpback.elf $(TOOLS) $(PAYLOAD_ELF) $(PAYLOAD64_ELF)
 stub: $(BUILD)/jumpback.elf
 tools: $(TOOLS)
 

@@ -19,6 +19,7 @@
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "mkcore writes little-endian ELF");
 
 #define SECTOR_SIZE 512u
+#define KIB (1ull << 10)
 #define MIB (1ull << 20)
 #define ADDR_LIMIT_32 (1ull << 32)
 #define MAX_SEGS 16
@@ -26,7 +27,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "mkcore writes little-
 #define CHUNK_SIZE (1u << 20)
 #define GAP_MAX 508u /* random gap 1..GAP_MAX, then up to 3 more bytes to fix the alignment */
 
-/* The default layout, for a QEMU guest with -m 128M; jumpback lives at 1-4 MiB. */
+/* --layout default, for a QEMU guest with -m 128M; jumpback lives at 1-4 MiB. */
 #define IVT_PAGE_LEN 0x1000ull
 #define LOW_ADDR 0x10000ull
 #define LOW_LEN 0x30000ull
@@ -46,6 +47,20 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "mkcore writes little-
 #define BAD_STUB_ADDR 0x180000ull
 #define BAD_STUB_LEN 0x10000ull
 #define BAD_OVERLAP_LEN 0x10000ull
+/* --layout cover-stub (-m 128M): all low RAM and 1-8 MiB, over jumpback (0x100000-~0x240000). */
+#define COVER_LOW_LEN 0x9F000ull /* up to the EBDA QEMU's BIOS keeps at 0x9FC00 */
+#define COVER_STUB_ADDR 0x100000ull
+#define COVER_STUB_END 0x800000ull
+#define COVER_TAIL_FILESZ (256 * KIB)
+#define COVER_TAIL_MEMSZ (1 * MIB)
+/* --layout high (-m 5G: QEMU's pc machine puts 3 GiB below 4 GiB, 2 GiB from 4 GiB up). */
+#define HIGH_ADDR 0x100000000ull
+#define HIGH_LEN (8 * MIB + 0x124)
+#define HIGH_ODD_ADDR 0x120000002ull
+#define HIGH_ODD_LEN (64 * KIB)
+#define HIGH_TAIL_ADDR 0x140000000ull
+#define HIGH_TAIL_FILESZ (1 * MIB)
+#define HIGH_TAIL_MEMSZ (64 * MIB)
 
 /* The ELF pieces only this tool needs: the payload's section headers and symbols. */
 #define SHT_SYMTAB 2
@@ -78,13 +93,23 @@ static const char *const bad_names[] = {
 	[BAD_COMPRESSED] = "compressed",
 };
 
+enum layout_kind { LAYOUT_DEFAULT, LAYOUT_COVER_STUB, LAYOUT_HIGH };
+
+static const char *const layout_names[] = {
+	[LAYOUT_DEFAULT] = "default",
+	[LAYOUT_COVER_STUB] = "cover-stub",
+	[LAYOUT_HIGH] = "high",
+};
+
 struct options {
 	const char *payload;
 	const char *out;
 	u32 seed;
 	bool elf32;
+	bool pae; /* the payload expects CR4.PAE at entry (jumpback's pae=1) */
 	u16 machine;
 	u32 big_mb;
+	enum layout_kind layout;
 	enum bad_kind bad;
 };
 
@@ -134,15 +159,19 @@ static void die(const char *fmt, ...)
 static void usage_print(FILE *f)
 {
 	fprintf(f,
-		"usage: mkcore --payload PAYLOAD.elf --out FILE [--seed N] [--elf32]\n"
-		"              [--machine i386|x86_64] [--big-mb N] [--bad KIND]\n"
+		"usage: mkcore --payload PAYLOAD.elf --out FILE [--seed N] [--elf32] [--pae]\n"
+		"              [--machine i386|x86_64] [--big-mb N] [--layout NAME] [--bad KIND]\n"
 		"  writes an ELF core (ET_CORE, ELF64 unless --elf32) holding the test payload\n"
-		"  and pattern segments, with the payload's manifest patched to match;\n"
-		"  prints entry=0x... and the layout\n"
-		"  --seed N     all random choices and pattern seeds derive from N (default 1)\n"
-		"  --big-mb N   size of the big segment at 0x2000000, 1..%u MiB (default %u)\n"
-		"  --bad KIND   magic, truncate, outside-ram, over-stub, overlap-differ,\n"
-		"               compressed\n",
+		"  (payload.elf or payload64.elf) and pattern segments, with the payload's\n"
+		"  manifest patched to match; prints entry=0x... and the layout\n"
+		"  --seed N       all random choices and pattern seeds derive from N (default 1)\n"
+		"  --pae          the 32-bit payload expects CR4.PAE at entry (boot with pae=1)\n"
+		"  --big-mb N     size of the big segment at 0x2000000, 1..%u MiB (default %u)\n"
+		"  --layout NAME  default (a -m 128M guest; jumpback's range left free),\n"
+		"                 cover-stub (-m 128M; covers 0-8 MiB, so the stub must stage),\n"
+		"                 high (-m 5G; adds segments above 4 GiB: ELF64 and payload64)\n"
+		"  --bad KIND     magic, truncate, outside-ram, over-stub, overlap-differ,\n"
+		"                 compressed\n",
 		BIG_MB_MAX, BIG_MB_DEFAULT);
 }
 
@@ -196,6 +225,10 @@ static void options_parse(int argc, char **argv, struct options *o)
 			o->elf32 = true;
 			continue;
 		}
+		if (!strcmp(a, "--pae")) {
+			o->pae = true;
+			continue;
+		}
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			usage_print(stdout);
 			exit(0);
@@ -231,12 +264,27 @@ static void options_parse(int argc, char **argv, struct options *o)
 			if (k == JB_ARRAY_LEN(bad_names))
 				usage("unknown --bad KIND '%s'", v);
 			o->bad = (enum bad_kind)k;
+		} else if (!strcmp(a, "--layout")) {
+			u32 k;
+
+			for (k = 0; k < JB_ARRAY_LEN(layout_names); k++)
+				if (!strcmp(v, layout_names[k]))
+					break;
+			if (k == JB_ARRAY_LEN(layout_names))
+				usage("unknown --layout NAME '%s'", v);
+			o->layout = (enum layout_kind)k;
 		} else {
 			usage("unknown option %s", a);
 		}
 	}
 	if (!o->payload || !o->out)
 		usage("--payload and --out are required");
+	if (o->layout == LAYOUT_HIGH && o->elf32)
+		usage("--layout high puts segments above 4 GiB, which ELF32 cannot describe;"
+		      " drop --elf32");
+	if (o->layout == LAYOUT_COVER_STUB && o->bad == BAD_OVER_STUB)
+		usage("--bad over-stub needs --layout default or high: cover-stub covers the stub"
+		      " with good data already");
 }
 
 static u8 *file_read(const char *path, size_t *size)
@@ -345,6 +393,9 @@ static void payload_read(const char *path, struct payload *p)
 
 	p->file = file_read(path, &p->size);
 	memcpy(&eh, payload_bytes(p, 0, sizeof(eh), "ELF header"), sizeof(eh));
+	if (!memcmp(eh.e_ident, ELF_MAG, 4) && eh.e_ident[EI_CLASS] == ELFCLASS64)
+		die("payload %s is ELF64; the 64-bit payload is read from its ELF32 wrapping,"
+		    " build/test/payload64.elf", path);
 	if (memcmp(eh.e_ident, ELF_MAG, 4) || eh.e_ident[EI_CLASS] != ELFCLASS32 ||
 	    eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_machine != EM_386)
 		die("payload %s is not a little-endian ELF32 i386 file", path);
@@ -432,12 +483,12 @@ static void payload_add(struct core *c, const struct payload *p)
 }
 
 /* Completes the manifest and writes it into the payload's data (file-backed, checked). */
-static void manifest_patch(struct core *c, const struct payload *p)
+static void manifest_patch(struct core *c, const struct payload *p, bool pae)
 {
 	const u8 *hashed = payload_vaddr_bytes(p, p->hash_start, p->hash_end - p->hash_start);
 
 	c->man.magic = JBT_MANIFEST_MAGIC;
-	c->man.pae = 0;
+	c->man.pae = pae;
 	c->man.self_hash = fnv1a32(FNV1A32_INIT, hashed, p->hash_end - p->hash_start);
 	for (u32 i = 0; i < p->nload; i++) {
 		const struct elf32_phdr *ph = &p->load[i];
@@ -448,25 +499,55 @@ static void manifest_patch(struct core *c, const struct payload *p)
 	}
 }
 
+/* Page 0 holds the BIOS's interrupt vectors at boot: only a real zero-fill clears it. The
+   middle segment comes back for the duplicate. */
+static struct seg *layout_low_default(struct core *c)
+{
+	pattern_add(c, "zero-ivt", 0, 0, IVT_PAGE_LEN);
+	pattern_add(c, "low", LOW_ADDR, LOW_LEN, LOW_LEN);
+	struct seg *mid = pattern_add(c, "mid", MID_ADDR, MID_LEN, MID_LEN);
+
+	pattern_add(c, "zero-tail", TAIL_ADDR, TAIL_FILESZ, TAIL_MEMSZ);
+	return mid;
+}
+
+/* Everything below 8 MiB that is RAM: the IVT, BDA, the stub's load address and its heap. */
+static struct seg *layout_low_cover_stub(struct core *c)
+{
+	struct seg *low = pattern_add(c, "low-all", 0, COVER_LOW_LEN, COVER_LOW_LEN);
+
+	pattern_add(c, "over-stub", COVER_STUB_ADDR, COVER_STUB_END - COVER_STUB_ADDR,
+		    COVER_STUB_END - COVER_STUB_ADDR);
+	pattern_add(c, "zero-tail", COVER_STUB_END, COVER_TAIL_FILESZ, COVER_TAIL_MEMSZ);
+	return low;
+}
+
+/* Above 4 GiB: a plain one, an odd destination and a zero-fill, all out of 32-bit reach. */
+static void layout_high(struct core *c)
+{
+	pattern_add(c, "high", HIGH_ADDR, HIGH_LEN, HIGH_LEN);
+	pattern_add(c, "odd-high", HIGH_ODD_ADDR, HIGH_ODD_LEN, HIGH_ODD_LEN)->odd_delta = true;
+	pattern_add(c, "zero-high", HIGH_TAIL_ADDR, HIGH_TAIL_FILESZ, HIGH_TAIL_MEMSZ);
+}
+
 static void layout_build(struct core *c, const struct options *o, const struct payload *p)
 {
 	u64 big_end = BIG_ADDR + (u64)o->big_mb * MIB;
 	/* Past a big segment that reaches it, the odd one moves up (and needs more RAM). */
 	u64 odd_addr = big_end > (ODD_ADDR & ~3ull) ? big_end + 2 : ODD_ADDR;
+	struct seg *orig = o->layout == LAYOUT_COVER_STUB ? layout_low_cover_stub(c)
+							   : layout_low_default(c);
 
-	/* Page 0 holds the BIOS's interrupt vectors at boot: only a real zero-fill clears it. */
-	pattern_add(c, "zero-ivt", 0, 0, IVT_PAGE_LEN);
-	pattern_add(c, "low", LOW_ADDR, LOW_LEN, LOW_LEN);
-	struct seg *mid = pattern_add(c, "mid", MID_ADDR, MID_LEN, MID_LEN);
-	pattern_add(c, "zero-tail", TAIL_ADDR, TAIL_FILESZ, TAIL_MEMSZ);
 	payload_add(c, p);
 	struct seg *big = pattern_add(c, "big", BIG_ADDR, big_end - BIG_ADDR, big_end - BIG_ADDR);
 	struct seg *odd = pattern_add(c, "odd-dest", odd_addr, ODD_LEN, ODD_LEN);
 
 	odd->odd_delta = true;
-	struct seg *dup = seg_add(c, "duplicate", mid->paddr, mid->filesz, mid->memsz);
+	if (o->layout == LAYOUT_HIGH)
+		layout_high(c);
+	struct seg *dup = seg_add(c, "duplicate", orig->paddr, orig->filesz, orig->memsz);
 
-	dup->seed = mid->seed;
+	dup->seed = orig->seed;
 	dup->may_overlap = true;
 
 	switch (o->bad) {
@@ -490,7 +571,7 @@ static void layout_build(struct core *c, const struct options *o, const struct p
 		break;
 	}
 
-	manifest_patch(c, p);
+	manifest_patch(c, p, o->pae);
 }
 
 /* Only the deliberate duplicate and the --bad conflict may overlap another segment. */
@@ -716,9 +797,10 @@ static void summary_print(const struct core *c, const struct options *o,
 			  const struct payload *p, u32 phnum, u64 size)
 {
 	printf("entry=0x%08x\n", p->entry);
-	printf("core: %s %s, %u program headers, seed %u, %llu bytes%s%s -> %s\n",
-	       o->elf32 ? "ELF32" : "ELF64", o->machine == EM_386 ? "EM_386" : "EM_X86_64", phnum,
-	       o->seed, (unsigned long long)size, o->bad ? ", broken on purpose: " : "",
+	printf("core: %s %s, layout %s, %u program headers, seed %u, %llu bytes%s%s -> %s\n",
+	       o->elf32 ? "ELF32" : "ELF64", o->machine == EM_386 ? "EM_386" : "EM_X86_64",
+	       layout_names[o->layout], phnum, o->seed, (unsigned long long)size,
+	       o->bad ? ", broken on purpose: " : "",
 	       o->bad ? bad_names[o->bad] : "", o->out);
 	printf("  phdr 0: PT_NOTE  offset=0x%llx\n", (unsigned long long)c->note_offset);
 	for (u32 i = 0; i < c->nseg; i++) {

@@ -1,12 +1,13 @@
 /*
  * Fill mode's inputs from the Multiboot 1 info (spec 0.6.96 section 3.3): the usable RAM
- * range holding the payload (memory map, else mem_upper) and `seed=` / `fill_mb=` words.
+ * range holding the payload (memory map, else mem_upper), `seed=`, `fill_mb=`, `selftest`.
  */
 #include "multiboot.h"
 #include "payload.h"
 
 #define MMAP_TYPE_RAM 1
 #define MIB_1 0x100000ull
+#define ADDR_4G (1ull << 32)
 
 /* Decimal or 0x hex, the whole word, fitting 32 bits. */
 static bool parse_u32(const char *s, size_t len, u32 *out)
@@ -53,6 +54,18 @@ static bool word_is(const char *w, size_t len, const char *key, size_t keylen)
 	return true;
 }
 
+/* The loader put the command line just above the payload, where the pattern goes: copy. */
+static void selftest_kind_copy(const char *s, size_t len, struct fill_args *a)
+{
+	if (len == 0 || len >= sizeof(a->selftest_kind))
+		jbt_fail("fill: selftest= wants a kind of 1 to %u characters, not '%.*s'",
+			 (u32)sizeof(a->selftest_kind) - 1, (int)len, s);
+	for (size_t i = 0; i < len; i++)
+		a->selftest_kind[i] = s[i];
+	a->selftest_kind[len] = 0;
+	a->selftest = true;
+}
+
 /* Unknown words (QEMU and GRUB put the kernel path first) are ignored. */
 static void cmdline_read(const char *p, struct fill_args *a)
 {
@@ -74,6 +87,10 @@ static void cmdline_read(const char *p, struct fill_args *a)
 			if (!parse_u32(w + 8, len - 8, &a->fill_mb))
 				jbt_fail("fill: bad fill_mb= value '%.*s'", (int)len, w);
 			a->fill_mb_given = true;
+		} else if (len == 8 && word_is(w, len, "selftest", 8)) {
+			a->selftest = true;
+		} else if (word_is(w, len, "selftest=", 9)) {
+			selftest_kind_copy(w + 9, len - 9, a);
 		}
 	}
 }
@@ -123,12 +140,29 @@ static bool mmap_find(const struct mb1_info *mbi, struct fill_args *a)
 	return true;
 }
 
+/* For `selftest=high` (x86_64/selftest.c): RAM a 64-bit kernel A would own above 4 GiB. */
+static void mmap_find_high(const struct mb1_info *mbi, struct fill_args *a)
+{
+	for (u32 off = 0; off + sizeof(struct mb1_mmap_entry) <= mbi->mmap_length;
+	     off += mmap_entry(mbi, off)->size + 4) {
+		const struct mb1_mmap_entry *e = mmap_entry(mbi, off);
+
+		if (e->type == MMAP_TYPE_RAM && e->addr >= ADDR_4G && e->len > 0) {
+			a->high_start = e->addr;
+			a->high_end = e->addr + e->len;
+			return;
+		}
+	}
+}
+
 void boot_args_read(u32 mbi_addr, struct fill_args *a)
 {
 	const struct mb1_info *mbi = (const void *)(uintptr_t)mbi_addr;
 
 	if (mbi->flags & MB1_INFO_CMDLINE)
 		cmdline_read((const char *)(uintptr_t)mbi->cmdline, a);
+	if (mbi->flags & MB1_INFO_MMAP)
+		mmap_find_high(mbi, a);
 	if ((mbi->flags & MB1_INFO_MMAP) && mmap_find(mbi, a))
 		return;
 	if (mbi->flags & MB1_INFO_MEM) {

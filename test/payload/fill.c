@@ -1,6 +1,6 @@
 /*
  * Fill mode: write the test pattern over RAM above the payload, record it in the manifest
- * and announce the range for QEMU's dump-guest-memory. Then wait to be dumped.
+ * and announce the range for QEMU's dump-guest-memory. Then wait to be dumped (fill_end.c).
  */
 #include "multiboot.h"
 #include "pattern.h"
@@ -17,12 +17,13 @@ static u32 rdtsc_low(void)
 	return lo;
 }
 
-/* 32-bit arithmetic only: this runs over hundreds of MiB under QEMU TCG. */
-static void fill_pattern(u32 begin, u32 end, u32 seed)
+/* uintptr_t: 32-bit arithmetic in the 32-bit payload, as this runs over hundreds of MiB
+   under QEMU TCG. */
+void jbt_fill_pattern(uintptr_t begin, uintptr_t end, u32 seed)
 {
-	u32 *p = (u32 *)(uintptr_t)begin;
+	u32 *p = (u32 *)begin;
 
-	for (u32 a = begin; a != end; a += 4)
+	for (uintptr_t a = begin; a != end; a += 4)
 		*p++ = pattern_word(seed, a);
 }
 
@@ -48,7 +49,7 @@ void jbt_fill_main(u32 magic, u32 mbi_addr)
 		jbt_fail("fill: nothing to fill from 0x%08x (usable RAM ends at 0x%llx,"
 			 " fill_mb=%u)", begin, (unsigned long long)a.ram_end, a.fill_mb);
 
-	fill_pattern(begin, (u32)end, a.seed);
+	jbt_fill_pattern(begin, (uintptr_t)end, a.seed);
 
 	struct jbt_manifest *m = &jbt_manifest;
 
@@ -62,5 +63,5 @@ void jbt_fill_main(u32 magic, u32 mbi_addr)
 	jbt_printf("jbtest: ready entry=0x%08x begin=0x%x length=0x%x\n",
 		   (u32)(uintptr_t)resume_entry, (u32)(uintptr_t)jbt_payload_start,
 		   (u32)end - (u32)(uintptr_t)jbt_payload_start);
-	jbt_halt(); /* the harness dumps the guest now and kills it */
+	jbt_fill_end(&a);
 }

@@ -7,10 +7,9 @@
 
 #include "manifest.h"
 #include "types.h"
-
-/* The hand-off contract this payload checks (DESIGN.md section 5, boot/handoff.asm). */
-#define JBT_SEL_CODE32 0x10
-#define JBT_SEL_DATA32 0x18
+/* i386/ or x86_64/ (by -I): the hand-off's selectors, the entry state layout and the
+   highest address the payload can read. */
+#include "payload_arch.h"
 
 /* Linker symbols (payload.ld). */
 extern const u8 jbt_payload_start[], jbt_payload_end[];
@@ -22,30 +21,7 @@ void resume_entry(void);
 extern struct jbt_manifest jbt_manifest;
 u32 jbt_self_hash(void);
 
-/*
- * CPU state exactly as jumpback handed it over, stored by resume_entry before it changes
- * anything. Mirrored in entry.asm (the ST_* offsets).
- */
-struct jbt_entry_state {
-	u32 eflags;
-	u32 cr0;
-	u32 cr4;
-	u32 esp;
-	u32 ret; /* the dword at [ESP]: jumpback's "kernel A returned" address */
-	u16 cs, ds, es, fs, gs, ss;
-	u16 pad;
-	u16 gdt_limit; /* sgdt stores the limit, then the base */
-	u32 gdt_base;
-};
-
-_Static_assert(__builtin_offsetof(struct jbt_entry_state, cr4) == 8, "mirrored in entry.asm");
-_Static_assert(__builtin_offsetof(struct jbt_entry_state, ret) == 16, "mirrored in entry.asm");
-_Static_assert(__builtin_offsetof(struct jbt_entry_state, cs) == 20, "mirrored in entry.asm");
-_Static_assert(__builtin_offsetof(struct jbt_entry_state, ss) == 30, "mirrored in entry.asm");
-_Static_assert(__builtin_offsetof(struct jbt_entry_state, gdt_limit) == 34,
-	       "mirrored in entry.asm");
-_Static_assert(sizeof(struct jbt_entry_state) == 40, "mirrored in entry.asm");
-
+/* Stored by resume_entry (entry.asm) before it changes anything; defined in check.c. */
 extern struct jbt_entry_state jbt_entry_state;
 
 /* The two modes, called from entry.asm on the payload's own stack. */
@@ -64,20 +40,40 @@ void jbt_finish(u64 checked_bytes, u32 nregions) __attribute__((noreturn));
 void jbt_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void jbt_halt(void) __attribute__((noreturn));
 
-/* check_cpu.c */
+/* check_cpu.c (per architecture) */
 void check_cpu_state(const struct jbt_entry_state *s, const struct jbt_manifest *m);
+/* check_seg.c: selectors and the GDT descriptors behind them, for both hand-offs. */
+void check_selector(const char *name, u16 got, u16 want);
+void check_descriptor_flat(u64 gdt_base, u16 gdt_limit, u16 sel, bool code);
+void check_descriptor_code64(u64 gdt_base, u16 gdt_limit, u16 sel);
 /* check_mem.c: returns the number of bytes compared. */
 u64 check_regions(const struct jbt_manifest *m);
+/* An address jumpback hands over (stack, return address, page tables) that the payload or a
+   restored region owns would have been overwritten by the restore. */
+void check_outside(const char *what, u64 addr, const struct jbt_manifest *m);
 
 /* boot_args.c: what fill mode takes from the Multiboot info. */
+#define JBT_SELFTEST_KIND_MAX 16
 struct fill_args {
 	u32 seed;
 	bool seed_given;
 	u32 fill_mb;
 	bool fill_mb_given;
 	u64 ram_start, ram_end; /* the usable RAM range holding the payload */
+	u64 high_start, high_end; /* the first usable RAM range above 4 GiB, if any */
+	/* `selftest` or `selftest=KIND` (x86_64/selftest.c); a copy, as the fill overwrites
+	   the command line the loader put above the payload. */
+	bool selftest;
+	char selftest_kind[JBT_SELFTEST_KIND_MAX];
 };
 /* Stops with "jbtest: FAIL" when the info lacks what fill mode needs. */
 void boot_args_read(u32 mbi_addr, struct fill_args *a);
+
+/* fill.c: pattern_word(seed, address) into every word of [begin, end). */
+void jbt_fill_pattern(uintptr_t begin, uintptr_t end, u32 seed);
+
+/* fill_end.c / selftest.c (per architecture): what fill mode does once the manifest is
+   written: halt for the harness's dump, or (x86_64 `selftest`) enter check mode. */
+void jbt_fill_end(const struct fill_args *a) __attribute__((noreturn));
 
 #endif

@@ -30,15 +30,16 @@ class Ctx:
         self.seed = seed
         self.stub = os.path.join(build, "jumpback.elf")
         self.payload = os.path.join(build, "test", "payload.elf")
+        self.payload64 = os.path.join(build, "test", "payload64.elf")
         self.mkcore_bin = os.path.join(build, "tools", "mkcore")
 
     def path(self, name):
         return os.path.join(self.tmp, name)
 
-    def mkcore(self, name, *extra):
+    def mkcore(self, name, *extra, payload=None):
         """Writes a synthetic core wrapping the test payload; returns (path, entry)."""
         out = self.path(name)
-        cmd = [self.mkcore_bin, "--payload", self.payload, "--out", out,
+        cmd = [self.mkcore_bin, "--payload", payload or self.payload, "--out", out,
                "--seed", str(self.seed)] + list(extra)
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         if res.returncode != 0:
@@ -54,9 +55,9 @@ class Ctx:
         return qemu.run(args, timeout)
 
 
-def expect_resumed(res, entry):
+def expect_resumed(res, entry, bits=32):
     """The stub jumped to entry and the payload found everything it was promised."""
-    jump = f"jumpback: jumping to 0x{entry:08x} (32-bit)"
+    jump = f"jumpback: jumping to 0x{entry:08x} ({bits}-bit)"
     if jump not in res.serial:
         raise Failure(f"no '{jump}' line\n{res.describe()}")
     if not res.lines("jbtest: PASS") or res.status != qemu.EXIT_PAYLOAD_PASS:
@@ -141,6 +142,63 @@ def test_restore_over_stub_staged(c):
                      re.M):
         raise Failure(f"no staging line for the segment over the stub\n{res.describe()}")
     expect_resumed(res, entry)
+
+
+def test_restore_64bit(c):
+    """An EM_X86_64 core resumes in long mode (mode=auto); the 64-bit payload checks EFER,
+    CR0/CR4, the Linux x86_64 GDT selectors, PAT, IF/DF, the stack and its identity map."""
+    disk, entry = c.mkcore("core-x64.img", "--machine", "x86_64", payload=c.payload64)
+    res = c.restore(disk, f"resume=ahci:0 entry=0x{entry:x}")
+    expect_resumed(res, entry, bits=64)
+
+
+def test_restore_cover_stub_32(c):
+    """A snapshot covering the stub's load address and all of low memory: staged and copied
+    home by the final stage; the 32-bit payload finds low memory intact."""
+    disk, entry = c.mkcore("cover32.img", "--layout", "cover-stub")
+    res = c.restore(disk, f"resume=ahci:0 entry=0x{entry:x}")
+    if "covers the jumpback stub" not in res.serial:
+        raise Failure(f"nothing staged\n{res.describe()}")
+    expect_resumed(res, entry)
+
+
+def test_restore_cover_stub_64(c):
+    disk, entry = c.mkcore("cover64.img", "--layout", "cover-stub", "--machine", "x86_64",
+                           payload=c.payload64)
+    expect_resumed(c.restore(disk, f"resume=ahci:0 entry=0x{entry:x}"), entry, bits=64)
+
+
+def test_restore_above_4g(c):
+    """A 5 GiB guest whose snapshot has data and zero-fill above 4 GiB: AHCI 64-bit DMA, the
+    PAE window for partial sectors and zero-fill, and the 64-bit payload checks it all."""
+    disk, entry = c.mkcore("high.img", "--layout", "high", "--machine", "x86_64",
+                           payload=c.payload64)
+    res = c.restore(disk, f"resume=ahci:0 entry=0x{entry:x}", mem="5G")
+    if not re.search(r"^jbtest: region \d+ ok: 0x1[0-9a-f]{8}\+", res.serial, re.M):
+        raise Failure(f"no region above 4 GiB was checked\n{res.describe()}")
+    expect_resumed(res, entry, bits=64)
+
+
+def test_restore_above_4g_bios(c):
+    """The same through the BIOS path: every byte above 4 GiB goes through the PAE window."""
+    disk, entry = c.mkcore("high-bios.img", "--layout", "high", "--machine", "x86_64",
+                           payload=c.payload64)
+    res = c.restore(disk, f"resume=bios:0x80 entry=0x{entry:x}", mem="5G")
+    expect_resumed(res, entry, bits=64)
+
+
+def test_restore_pae(c):
+    """pae=1: the 32-bit hand-off sets CR4.PAE; the payload's manifest expects it."""
+    disk, entry = c.mkcore("pae.img", "--pae")
+    expect_resumed(c.restore(disk, f"resume=ahci:0 entry=0x{entry:x} pae=1"), entry)
+
+
+def test_pae_mismatch_detected(c):
+    """The payload notices a missing CR4.PAE: the PAE check can fail."""
+    disk, entry = c.mkcore("nopae.img", "--pae")
+    res = c.restore(disk, f"resume=ahci:0 entry=0x{entry:x}")
+    if res.status != qemu.EXIT_PAYLOAD_FAIL or "CR4.PAE" not in res.serial:
+        raise Failure(f"payload did not report the missing CR4.PAE\n{res.describe()}")
 
 
 def test_error_no_entry(c):
@@ -249,6 +307,14 @@ def test_restore_bios_ahci(c):
     expect_resumed(res, entry)
 
 
+def test_qemu_dump_64bit_guest(c):
+    """A real core of a 64-bit guest (QEMU writes EM_X86_64 for a guest in long mode)
+    resumes in long mode with every word intact."""
+    dump, entry = dump_running_guest(c, "256M", payload=c.payload64, machine=62)
+    res = c.restore(dump, f"resume=ahci:0 entry=0x{entry:x}", mem="256M")
+    expect_resumed(res, entry, bits=64)
+
+
 def test_qemu_dump_bios_ide(c):
     """A real QEMU-written core restored through resume=bios:0x80 from an IDE disk."""
     dump, entry = dump_running_guest(c, "64M")
@@ -304,6 +370,13 @@ TESTS = [
     bad_image_test("overlap-differ", "holds different data"),
     bad_image_test("compressed", "kdump-compressed"),
     test_restore_over_stub_staged,
+    test_restore_64bit,
+    test_restore_cover_stub_32,
+    test_restore_cover_stub_64,
+    test_restore_above_4g,
+    test_restore_above_4g_bios,
+    test_restore_pae,
+    test_pae_mismatch_detected,
     test_error_no_entry,
     test_error_entry_outside_image,
     test_error_empty_port,
@@ -311,6 +384,7 @@ TESTS = [
     test_disk_error_retried,
     test_disk_error_persistent,
     test_qemu_dump_guest_memory,
+    test_qemu_dump_64bit_guest,
     test_restore_bios_ide,
     test_restore_bios_ahci,
     test_qemu_dump_bios_ide,

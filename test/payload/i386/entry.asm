@@ -6,7 +6,7 @@ MB1_MAGIC       equ 0x1BADB002
 MB1_FLAGS       equ 0x00000003          ; bit 0: page-align modules, bit 1: give memory info
 STACK_SIZE      equ 16384
 
-; struct jbt_entry_state, mirrored from test/payload/payload.h
+; struct jbt_entry_state, mirrored from test/payload/i386/payload_arch.h
 ST_EFLAGS       equ 0
 ST_CR0          equ 4
 ST_CR4          equ 8
