@@ -45,6 +45,9 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "mkcore writes little-
 #define BAD_OUTSIDE_ADDR 0xC0000000ull
 #define BAD_OUTSIDE_LEN (1 * MIB)
 #define BAD_STUB_ADDR 0x180000ull
+/* A zero-fill from 1 MiB to the top of a -m 128M guest's RAM: no hole left to stage in. */
+#define BAD_NO_HOLE_START 0x100000ull
+#define BAD_NO_HOLE_END 0x7FDF000ull
 #define BAD_STUB_LEN 0x10000ull
 #define BAD_OVERLAP_LEN 0x10000ull
 /* --layout cover-stub (-m 128M): all low RAM and 1-8 MiB, over jumpback (0x100000-~0x240000). */
@@ -81,7 +84,7 @@ _Static_assert(sizeof(struct elf32_sym) == 16, "ELF32 symbol");
 #define NOTE_DESC_LEN 16
 
 enum bad_kind { BAD_NONE, BAD_MAGIC, BAD_TRUNCATE, BAD_OUTSIDE_RAM, BAD_OVER_STUB,
-		BAD_OVERLAP_DIFFER, BAD_COMPRESSED };
+		BAD_OVERLAP_DIFFER, BAD_COMPRESSED, BAD_NO_HOLE };
 
 static const char *const bad_names[] = {
 	[BAD_NONE] = "none",
@@ -91,6 +94,7 @@ static const char *const bad_names[] = {
 	[BAD_OVER_STUB] = "over-stub",
 	[BAD_OVERLAP_DIFFER] = "overlap-differ",
 	[BAD_COMPRESSED] = "compressed",
+	[BAD_NO_HOLE] = "no-hole",
 };
 
 enum layout_kind { LAYOUT_DEFAULT, LAYOUT_COVER_STUB, LAYOUT_HIGH };
@@ -171,7 +175,7 @@ static void usage_print(FILE *f)
 		"                 cover-stub (-m 128M; covers 0-8 MiB, so the stub must stage),\n"
 		"                 high (-m 5G; adds segments above 4 GiB: ELF64 and payload64)\n"
 		"  --bad KIND     magic, truncate, outside-ram, over-stub, overlap-differ,\n"
-		"                 compressed\n",
+		"                 compressed, no-hole\n",
 		BIG_MB_MAX, BIG_MB_DEFAULT);
 }
 
@@ -564,6 +568,13 @@ static void layout_build(struct core *c, const struct options *o, const struct p
 
 		/* Another seed changes every word: pattern_word is a bijection of addr ^ seed. */
 		s->seed = ~big->seed;
+		s->may_overlap = true;
+		break;
+	}
+	case BAD_NO_HOLE: {
+		struct seg *s = seg_add(c, "bad:no-hole", BAD_NO_HOLE_START, 0,
+					BAD_NO_HOLE_END - BAD_NO_HOLE_START);
+
 		s->may_overlap = true;
 		break;
 	}

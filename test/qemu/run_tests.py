@@ -369,6 +369,7 @@ TESTS = [
     bad_image_test("outside-ram", "not inside usable RAM"),
     bad_image_test("overlap-differ", "holds different data"),
     bad_image_test("compressed", "kdump-compressed"),
+    bad_image_test("no-hole", "no free hole"),
     test_restore_over_stub_staged,
     test_restore_64bit,
     test_restore_cover_stub_32,
