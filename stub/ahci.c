@@ -30,6 +30,7 @@ struct ahci_host {
 	u32 port;
 	u32 pi;
 	u32 cap;
+	bool port_open; /* `port` runs with our command list */
 	char name[16];
 };
 
@@ -300,32 +301,63 @@ static void identify_model(char *out, size_t size)
 	out[n] = '\0';
 }
 
-int ahci_open(u32 controller, u32 port, struct disk *out, struct jb_diag *d)
+/* Finds the controller, takes it from the firmware and stops every port; once per boot. */
+static int ahci_controller_init(u32 controller, struct jb_diag *d)
 {
-	int rc;
+	static bool done;
 
-	fmt_buf(host.name, sizeof(host.name), "ahci:%u", port);
+	if (done)
+		return 0;
 	if (!pci_find_class(AHCI_CLASS, AHCI_SUBCLASS, AHCI_PROGIF, controller, &host.pci))
 		return diag_fail(d, -JB_ENODEV, "no AHCI controller (PCI class 01:06:01) found");
-	host.port = port;
 	pci_write16(host.pci, PCI_COMMAND,
 		    (u16)(pci_read16(host.pci, PCI_COMMAND) | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER));
 	host.abar = pci_read32(host.pci, PCI_BAR5) & ~0xFu;
 	if (host.abar == 0)
 		return diag_fail(d, -JB_ENODEV, "AHCI controller %02x:%02x.%u has no ABAR (BAR5)",
 				 host.pci.bus, host.pci.dev, host.pci.fn);
-
+	fmt_buf(host.name, sizeof(host.name), "ahci");
 	ahci_bios_handoff();
 	hba_write(AHCI_GHC, hba_read(AHCI_GHC) | AHCI_GHC_AE);
 	hba_write(AHCI_GHC, hba_read(AHCI_GHC) & ~AHCI_GHC_IE);
 	host.cap = hba_read(AHCI_CAP);
 	host.pi = hba_read(AHCI_PI);
+	/* No firmware command list may stay live in memory we are about to overwrite. */
+	ahci_stop_all_ports();
+	done = true;
+	return 0;
+}
+
+int ahci_disk_ports(u32 controller, u32 *ports, struct jb_diag *d)
+{
+	int rc = ahci_controller_init(controller, d);
+
+	*ports = 0;
+	if (rc)
+		return rc;
+	for (u32 p = 0; p < AHCI_MAX_PORTS; p++)
+		if ((host.pi & (1u << p)) &&
+		    (port_read(p, PX_SSTS) & PX_SSTS_DET_MASK) == PX_SSTS_DET_PRESENT &&
+		    port_read(p, PX_SIG) == SATA_SIG_ATA)
+			*ports |= 1u << p;
+	return 0;
+}
+
+int ahci_open(u32 controller, u32 port, struct disk *out, struct jb_diag *d)
+{
+	int rc = ahci_controller_init(controller, d);
+
+	if (rc)
+		return rc;
 	if (port >= AHCI_MAX_PORTS || !(host.pi & (1u << port)))
 		return diag_fail(d, -JB_ENODEV,
 				 "AHCI port %u is not implemented (ports implemented: PI=0x%x)", port,
 				 host.pi);
-	/* No firmware command list may stay live in memory we are about to overwrite. */
-	ahci_stop_all_ports();
+	if (host.port_open)
+		ahci_port_stop(host.port);
+	host.port = port;
+	host.port_open = false;
+	fmt_buf(host.name, sizeof(host.name), "ahci:%u", port);
 	if (port_wait(port, PX_SSTS, PX_SSTS_DET_MASK, PX_SSTS_DET_PRESENT, AHCI_LINK_WAIT_MS))
 		return diag_fail(d, -JB_ENODEV, "no disk on AHCI port %u (PxSSTS=0x%x)", port,
 				 port_read(port, PX_SSTS));
@@ -337,6 +369,7 @@ int ahci_open(u32 controller, u32 port, struct disk *out, struct jb_diag *d)
 		return diag_fail(d, -JB_ENODEV,
 				 "%s: not an ATA disk (signature 0x%08x; CD/DVD drives hold no image)",
 				 host.name, port_read(port, PX_SIG));
+	host.port_open = true;
 	rc = ahci_issue(ATA_CMD_IDENTIFY, 0, 0, (uintptr_t)identify_data, sizeof(identify_data), d);
 	if (rc)
 		return rc;

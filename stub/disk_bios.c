@@ -17,6 +17,7 @@
 #define EDD_MAGIC_IN 0x55AA
 #define EDD_MAGIC_OUT 0xAA55
 #define EDD_API_PACKET 0x1 /* CX bit 0 of AH=41h: the extended read/write functions */
+#define BDA_HARD_DISKS 0x475 /* BIOS data area: number of hard disks the BIOS set up */
 /* Per-call sector counts to try, largest first: the per-call cost dominates under a BIOS. */
 static const u32 bios_probe_counts[] = { BIOS_BOUNCE_SIZE / DISK_SECTOR_SIZE, 127, 64 };
 
@@ -110,6 +111,15 @@ static u32 bios_probe_max(u64 sectors)
 			return n;
 	}
 	return 1;
+}
+
+u32 bios_hard_disks(void)
+{
+	u8 count;
+
+	/* A load from a fixed low address: gcc would flag a plain dereference as out of bounds. */
+	__asm__ volatile("movb (%1), %0" : "=q"(count) : "r"(BDA_HARD_DISKS) : "memory");
+	return count;
 }
 
 int bios_disk_open(u8 drive, struct disk *out, struct jb_diag *d)

@@ -3,16 +3,15 @@
  * map -> disk -> headers -> plan -> read and place segments -> quiesce -> hand-off.
  * Every step before the hand-off fails through fatal() without jumping.
  */
-#include "ahci.h"
 #include "bios.h"
 #include "boot_info.h"
 #include "console.h"
 #include "cpu.h"
-#include "disk_bios.h"
 #include "elf.h"
 #include "elfcore.h"
 #include "fatal.h"
 #include "final.h"
+#include "locate.h"
 #include "options.h"
 #include "plan.h"
 #include "restore.h"
@@ -32,7 +31,7 @@ static struct elf_core core;
 static struct plan plan;
 static u8 header_buf[HEADER_BUF_SIZE] __attribute__((aligned(512)));
 static struct final_handoff handoff;
-static bool bios_in_use; /* BIOS calls keep low memory live until the last disk read */
+static struct image_loc loc;
 
 static void check(int rc, const struct jb_diag *d)
 {
@@ -53,46 +52,11 @@ static void print_ram_map(void)
 		ram.n, boot.mem_from_mmap ? "Multiboot memory map" : "mem_lower/mem_upper");
 }
 
-static void open_disk(struct jb_diag *d)
+/* Reads and parses the ELF and program headers. */
+static void read_headers(struct jb_diag *d)
 {
-	if (opts.resume_part)
-		fatal_fmt(-JB_EUNSUPPORTED,
-			  "resume=...:%u: partitions are not supported yet; give resume_offset= in"
-			  " sectors instead",
-			  opts.resume_part);
-	switch (opts.resume) {
-	case RESUME_AHCI:
-		if (opts.driver == DRIVER_BIOS)
-			fatal_fmt(-JB_ECMDLINE, "resume=ahci:%u names a native disk but driver=bios",
-				  opts.resume_unit);
-		check(ahci_open(0, opts.resume_unit, &disk, d), d);
-		return;
-	case RESUME_BIOS:
-		if (opts.driver == DRIVER_AHCI)
-			fatal_fmt(-JB_ECMDLINE, "resume=bios:0x%02x names a BIOS disk but driver=ahci",
-				  opts.resume_unit);
-		bios_init();
-		bios_in_use = true;
-		check(bios_disk_open((u8)opts.resume_unit, &disk, d), d);
-		return;
-	case RESUME_AUTO:
-		fatal_fmt(-JB_ECMDLINE, "resume=auto (the default) is not supported yet; give"
-					" resume=ahci:PORT or resume=bios:0xDRIVE");
-	default:
-		fatal_fmt(-JB_EUNSUPPORTED, "this resume= form is not supported yet; give"
-					    " resume=ahci:PORT or resume=bios:0xDRIVE");
-	}
-}
-
-/* Reads and parses the ELF and program headers; returns the image size in bytes. */
-static u64 read_headers(struct jb_diag *d)
-{
-	if (opts.resume_offset >= disk.sectors)
-		fatal_fmt(-JB_ERANGE, "resume_offset=%llu is past the end of %s (%llu sectors)",
-			  (unsigned long long)opts.resume_offset, disk.name,
-			  (unsigned long long)disk.sectors);
-	u64 base = opts.resume_offset * DISK_SECTOR_SIZE;
-	u64 image_size = (disk.sectors - opts.resume_offset) * DISK_SECTOR_SIZE;
+	u64 base = loc.base_lba * DISK_SECTOR_SIZE;
+	u64 image_size = loc.sectors * DISK_SECTOR_SIZE;
 	u64 first = image_size < 4096 ? image_size : 4096;
 	u64 need;
 
@@ -105,10 +69,9 @@ static u64 read_headers(struct jb_diag *d)
 		check(disk_read_bytes(&disk, base, (uintptr_t)header_buf, need, d), d);
 	check(elfcore_parse(header_buf, (size_t)(need > first ? need : first), image_size, &core, d),
 	      d);
-	kprintf("image: ELF%u core, %s, %u PT_LOAD segments, %u notes, at %s sector %llu\n",
+	kprintf("image: ELF%u core, %s, %u PT_LOAD segments, %u notes, on %s at sector %llu\n",
 		core.elf_class, core.machine == EM_X86_64 ? "x86_64" : "i386", core.nseg,
-		core.nnotes, disk.name, (unsigned long long)opts.resume_offset);
-	return image_size;
+		core.nnotes, loc.where, (unsigned long long)loc.base_lba);
 }
 
 static bool entry_in_image(u64 entry)
@@ -159,7 +122,7 @@ static void build_plan(struct jb_diag *d)
 		.core = &core,
 		.ram = &ram,
 		.live = live,
-		.nlive = bios_in_use ? 2 : 1,
+		.nlive = loc.uses_bios ? 2 : 1, /* BIOS calls need low memory to the last read */
 		.addr_limit = UINT64_MAX,
 		.stage_limit = ADDR_LIMIT_32, /* the final stage copies with paging off */
 		.final_size = final_size(&handoff),
@@ -202,13 +165,13 @@ void jb_main(u32 magic, u32 mbi_addr)
 
 	check(ram_map_build(boot.mem, boot.nmem, &ram, &d), &d);
 	print_ram_map();
-	open_disk(&d);
+	check(locate_image(&opts, &disk, &loc, &d), &d);
 	read_headers(&d);
 	choose_handoff();
 	build_plan(&d);
 	u64 t0 = timer_now_us();
 
-	check(restore_run(&(struct restore_src){ &disk, opts.resume_offset * DISK_SECTOR_SIZE },
+	check(restore_run(&(struct restore_src){ &disk, loc.base_lba * DISK_SECTOR_SIZE },
 			  &plan, opts.dryrun, &d),
 	      &d);
 	u64 us = timer_now_us() - t0;

@@ -1,0 +1,272 @@
+/*
+ * resume= forms: ahci:PORT[:PART], bios:0xDRIVE[:PART], PARTUUID=, PARTLABEL=, auto. A scan
+ * looks at every disk the chosen driver reaches (native first with driver=auto, the BIOS when
+ * no native disk is there) and at each partition's start for an ELF core.
+ */
+#include "locate.h"
+
+#include "ahci.h"
+#include "bios.h"
+#include "console.h"
+#include "disk_bios.h"
+#include "elf.h"
+#include "fmt.h"
+#include "part.h"
+
+#define SCAN_MAX_DISKS 40
+#define SCAN_SEEN_SIZE 480
+#define PART_SCRATCH_SIZE (16u * 1024u)
+
+struct disk_id {
+	bool bios;
+	u32 unit; /* AHCI port or BIOS drive */
+};
+
+static struct part_table ptab;
+static u8 part_scratch[PART_SCRATCH_SIZE] __attribute__((aligned(512)));
+static u8 probe_sector[DISK_SECTOR_SIZE] __attribute__((aligned(512)));
+
+static int part_read(void *ctx, u64 lba, u32 count, void *buf, struct jb_diag *d)
+{
+	return disk_read_bytes(ctx, lba * DISK_SECTOR_SIZE, (uintptr_t)buf,
+			       (u64)count * DISK_SECTOR_SIZE, d);
+}
+
+static int disk_open_id(struct disk_id id, struct disk *dk, struct jb_diag *d)
+{
+	if (!id.bios)
+		return ahci_open(0, id.unit, dk, d);
+	bios_init();
+	return bios_disk_open((u8)id.unit, dk, d);
+}
+
+static int table_read(struct disk *dk, struct jb_diag *d)
+{
+	struct jb_diag note = { "" };
+	int rc = part_scan(part_read, dk, dk->sectors, part_scratch, sizeof(part_scratch), &ptab,
+			   &note);
+
+	if (rc)
+		return diag_fail(d, rc, "%s: %s", dk->name, note.text);
+	if (note.text[0])
+		kprintf("warning: %s: %s\n", dk->name, note.text);
+	return 0;
+}
+
+/* The image window: a partition (number > 0) or the whole disk, from resume_offset on. */
+static int window_set(const struct jb_options *o, struct disk *dk, const struct part *p,
+		      struct image_loc *loc, struct jb_diag *d)
+{
+	u64 first = p ? p->first_lba : 0, sectors = p ? p->sectors : dk->sectors;
+
+	if (o->resume_offset >= sectors)
+		return diag_fail(d, -JB_ERANGE,
+				 "resume_offset=%llu is past the end of %s (%llu sectors)",
+				 (unsigned long long)o->resume_offset, loc->where,
+				 (unsigned long long)sectors);
+	loc->base_lba = first + o->resume_offset;
+	loc->sectors = sectors - o->resume_offset;
+	return 0;
+}
+
+static void where_set(struct image_loc *loc, const struct disk *dk, const struct part *p)
+{
+	if (p)
+		fmt_buf(loc->where, sizeof(loc->where), "%s partition %u", dk->name, p->number);
+	else
+		fmt_buf(loc->where, sizeof(loc->where), "%s", dk->name);
+}
+
+static int locate_on_disk(const struct jb_options *o, struct disk_id id, struct disk *dk,
+			  struct image_loc *loc, struct jb_diag *d)
+{
+	const struct part *p = NULL;
+	int rc = disk_open_id(id, dk, d);
+
+	if (rc)
+		return rc;
+	loc->uses_bios = id.bios;
+	if (o->resume_part) {
+		rc = table_read(dk, d);
+		if (rc)
+			return rc;
+		p = part_by_number(&ptab, o->resume_part);
+		if (!p)
+			return diag_fail(d, -JB_ENODEV,
+					 "%s has no partition %u (%s table with %u partitions)",
+					 dk->name, o->resume_part,
+					 !ptab.has_table ? "no" : ptab.gpt ? "a GPT" : "an MBR", ptab.n);
+	}
+	where_set(loc, dk, p);
+	return window_set(o, dk, p, loc, d);
+}
+
+/* The disks a scan looks at: native ones, or the BIOS's when there are none (or asked). */
+static u32 scan_disks(const struct jb_options *o, struct disk_id *ids, struct jb_diag *d)
+{
+	u32 n = 0, ports = 0;
+	struct jb_diag why = { "" };
+
+	if (o->driver != DRIVER_BIOS && ahci_disk_ports(0, &ports, &why) == 0 && ports)
+		for (u32 p = 0; p < 32; p++)
+			if (ports & (1u << p))
+				ids[n++] = (struct disk_id){ false, p };
+	if (n || o->driver == DRIVER_AHCI) {
+		if (!n)
+			diag_fail(d, -JB_ENODEV, "no AHCI disk found (%s)",
+				  why.text[0] ? why.text : "no port has an ATA disk");
+		return n;
+	}
+	if (o->driver == DRIVER_AUTO)
+		kprintf("no native disk found (%s); scanning the BIOS's disks\n",
+			why.text[0] ? why.text : "no AHCI port has an ATA disk");
+	bios_init();
+	u32 count = bios_hard_disks();
+
+	for (u32 i = 0; i < count && n < SCAN_MAX_DISKS; i++)
+		ids[n++] = (struct disk_id){ true, 0x80 + i };
+	if (!n)
+		diag_fail(d, -JB_ENODEV, "the BIOS reports no hard disk");
+	return n;
+}
+
+/* An ELF core (or a compressed dump, for a clear error later) starts at this sector? */
+static bool image_at(struct disk *dk, u64 lba)
+{
+	struct jb_diag ignore;
+	const struct elf32_ehdr *h = (const struct elf32_ehdr *)probe_sector;
+
+	if (lba >= dk->sectors ||
+	    disk_read_bytes(dk, lba * DISK_SECTOR_SIZE, (uintptr_t)probe_sector, DISK_SECTOR_SIZE,
+			    &ignore))
+		return false;
+	if (probe_sector[0] == 'K' && probe_sector[1] == 'D' && probe_sector[2] == 'U' &&
+	    probe_sector[3] == 'M' && probe_sector[4] == 'P')
+		return true;
+	return probe_sector[0] == 0x7F && probe_sector[1] == 'E' && probe_sector[2] == 'L' &&
+	       probe_sector[3] == 'F' && h->e_type == ET_CORE;
+}
+
+struct scan_state {
+	char seen[SCAN_SEEN_SIZE]; /* what each disk held, for the error message */
+	size_t used;
+	u32 found;
+	struct disk_id id;
+	u32 part; /* 0: whole disk */
+};
+
+static void seen_add(struct scan_state *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void seen_add(struct scan_state *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->used + 1 >= sizeof(s->seen))
+		return;
+	va_start(ap, fmt);
+	s->used += fmt_vbuf(s->seen + s->used, sizeof(s->seen) - s->used, fmt, ap);
+	va_end(ap);
+	if (s->used >= sizeof(s->seen))
+		s->used = sizeof(s->seen) - 1;
+}
+
+static void scan_found(struct scan_state *s, struct disk_id id, u32 part, const char *name)
+{
+	if (s->found++ == 0) {
+		s->id = id;
+		s->part = part;
+	}
+	if (part)
+		seen_add(s, "%s%s partition %u holds an image", s->used ? "; " : "", name, part);
+	else
+		seen_add(s, "%s%s holds an image", s->used ? "; " : "", name);
+}
+
+/* Looks at one disk for the PARTUUID/PARTLABEL, or (auto) for images at partition starts. */
+static void scan_disk(const struct jb_options *o, struct disk_id id, struct disk *dk,
+		      struct scan_state *s)
+{
+	struct jb_diag why = { "" };
+
+	if (disk_open_id(id, dk, &why) || table_read(dk, &why)) {
+		seen_add(s, "%s%s", s->used ? "; " : "", why.text);
+		return;
+	}
+	u32 before = s->found;
+
+	if (o->resume == RESUME_AUTO) {
+		if (image_at(dk, o->resume_offset))
+			scan_found(s, id, 0, dk->name);
+		for (u32 i = 0; i < ptab.n; i++)
+			if (ptab.part[i].sectors > o->resume_offset &&
+			    image_at(dk, ptab.part[i].first_lba + o->resume_offset))
+				scan_found(s, id, ptab.part[i].number, dk->name);
+	} else {
+		const struct part *p = o->resume == RESUME_PARTUUID ? part_by_uuid(&ptab, o->resume_name)
+								    : part_by_label(&ptab, o->resume_name);
+
+		if (p)
+			scan_found(s, id, p->number, dk->name);
+	}
+	if (s->found == before)
+		seen_add(s, "%s%s: %s, %u partitions, no match", s->used ? "; " : "", dk->name,
+			 !ptab.has_table ? "no partition table" : ptab.gpt ? "GPT" : "MBR", ptab.n);
+}
+
+static int locate_by_scan(const struct jb_options *o, struct disk *dk, struct image_loc *loc,
+			  struct jb_diag *d)
+{
+	static struct disk_id ids[SCAN_MAX_DISKS];
+	static struct scan_state s;
+	const char *what = o->resume == RESUME_AUTO ? "resume=auto" : o->resume == RESUME_PARTUUID
+									      ? "PARTUUID="
+									      : "PARTLABEL=";
+	u32 n = scan_disks(o, ids, d);
+
+	if (!n)
+		return -JB_ENODEV;
+	s = (struct scan_state){ .used = 0 };
+	for (u32 i = 0; i < n; i++)
+		scan_disk(o, ids[i], dk, &s);
+	if (s.found == 0)
+		return diag_fail(d, -JB_ENODEV, "%s%s: nothing found; seen: %s", what,
+				 o->resume == RESUME_AUTO ? "" : o->resume_name, s.seen);
+	if (s.found > 1)
+		return diag_fail(d, -JB_ENODEV,
+				 "%s%s: %u candidates, name one with resume=DISK[:PART]: %s", what,
+				 o->resume == RESUME_AUTO ? "" : o->resume_name, s.found, s.seen);
+	struct jb_options chosen = *o;
+
+	chosen.resume_part = s.part;
+	int rc = locate_on_disk(&chosen, s.id, dk, loc, d);
+
+	if (rc == 0)
+		kprintf("%s%s: the image is on %s\n", what,
+			o->resume == RESUME_AUTO ? "" : o->resume_name, loc->where);
+	return rc;
+}
+
+int locate_image(const struct jb_options *o, struct disk *dk, struct image_loc *loc,
+		 struct jb_diag *d)
+{
+	switch (o->resume) {
+	case RESUME_AHCI:
+		if (o->driver == DRIVER_BIOS)
+			return diag_fail(d, -JB_ECMDLINE,
+					 "resume=ahci:%u names a native disk but driver=bios",
+					 o->resume_unit);
+		return locate_on_disk(o, (struct disk_id){ false, o->resume_unit }, dk, loc, d);
+	case RESUME_BIOS:
+		if (o->driver == DRIVER_AHCI)
+			return diag_fail(d, -JB_ECMDLINE,
+					 "resume=bios:0x%02x names a BIOS disk but driver=ahci",
+					 o->resume_unit);
+		return locate_on_disk(o, (struct disk_id){ true, o->resume_unit }, dk, loc, d);
+	case RESUME_AUTO:
+	case RESUME_PARTUUID:
+	case RESUME_PARTLABEL:
+	default:
+		return locate_by_scan(o, dk, loc, d);
+	}
+}
