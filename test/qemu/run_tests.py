@@ -330,6 +330,120 @@ def test_error_no_bios_disk(c):
     expect_error(res, "no such BIOS disk")
 
 
+MIB = 1 << 20
+MBR_LABEL_ID = "0x4a42e5c2"
+
+
+def partitioned_disk(c, name, core, scheme, image_part_mib=None):
+    """A disk with two partitions, the core written at the start of partition 2: GPT (sgdisk,
+    names "other" and "hibernate") or MBR (sfdisk). Returns (disk, first LBA of partition 2,
+    its PARTUUID)."""
+    core_mib = (os.path.getsize(core) + MIB - 1) // MIB
+    part_mib = image_part_mib or core_mib + 1
+    disk = c.path(name)
+    with open(disk, "wb") as f:
+        f.truncate((part_mib + 12) * MIB)
+    if scheme == "gpt":
+        run_tool(["sgdisk", "-n1:2048:+8M", "-c1:other", f"-n2:0:+{part_mib}M", "-c2:hibernate",
+                  disk])
+        info = run_tool(["sgdisk", "-i2", disk])
+        start = int(re.search(r"First sector: (\d+)", info).group(1))
+        uuid = re.search(r"unique GUID: ([0-9A-F-]+)", info).group(1).lower()
+    else:
+        run_tool(["sfdisk", "-q", disk], stdin=f"label: dos\nlabel-id: {MBR_LABEL_ID}\n"
+                 f",8M,83\n,{part_mib}M,83\n")
+        start = int(re.search(r"^\S+2\s+(\d+)", run_tool(["sfdisk", "-l", "-o",
+                                                              "Device,Start", disk]),
+                              re.M).group(1))
+        uuid = f"{MBR_LABEL_ID[2:]}-02"
+    with open(disk, "r+b") as out, open(core, "rb") as src:
+        out.seek(start * 512)
+        out.write(src.read(part_mib * MIB))
+    return disk, start, uuid
+
+
+def run_tool(cmd, stdin=None):
+    res = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=60)
+    if res.returncode != 0:
+        raise Failure(f"{' '.join(cmd)} failed: {res.stderr.strip()}")
+    return res.stdout
+
+
+def partition_test(scheme, how):
+    """The core in partition 2 of a GPT or MBR disk, named by number, PARTUUID or PARTLABEL."""
+    def test(c):
+        core, entry = c.mkcore(f"{scheme}-{how}.core")
+        disk, start, uuid = partitioned_disk(c, f"{scheme}-{how}.img", core, scheme)
+        resume = {"number": "ahci:0:2", "partuuid": f"PARTUUID={uuid.upper()}",
+                  "partlabel": "PARTLABEL=hibernate"}[how]
+        res = c.restore(disk, f"resume={resume} entry=0x{entry:x}")
+        if f"on ahci:0 partition 2 at sector {start}" not in res.serial:
+            raise Failure(f"not read from partition 2 at sector {start}\n{res.describe()}")
+        expect_resumed(res, entry)
+    test.__name__ = f"test_{scheme}_partition_by_{how}"
+    return test
+
+
+def test_gpt_partlabel_via_bios(c):
+    """PARTLABEL on a GPT IDE disk, which only the BIOS can read: the scan falls back to it."""
+    core, entry = c.mkcore("gpt-bios.core")
+    disk, start, _ = partitioned_disk(c, "gpt-bios.img", core, "gpt")
+    res = c.restore(None, f"resume=PARTLABEL=hibernate entry=0x{entry:x}",
+                    disk_args=ide_disk_args(disk))
+    if "scanning the BIOS's disks" not in res.serial:
+        raise Failure(f"no fallback message\n{res.describe()}")
+    if f"on bios:0x80 partition 2 at sector {start}" not in res.serial:
+        raise Failure(f"not read through the BIOS from partition 2\n{res.describe()}")
+    expect_resumed(res, entry)
+
+
+def test_resume_auto(c):
+    """resume=auto: a blank disk on port 0, the image in partition 2 of the disk on port 1."""
+    core, entry = c.mkcore("auto.core")
+    disk, _, _ = partitioned_disk(c, "auto.img", core, "gpt")
+    blank = c.path("auto-blank.img")
+    with open(blank, "wb") as f:
+        f.truncate(8 * MIB)
+    args = ["-device", "ahci,id=ahci",
+            "-drive", f"if=none,id=d0,format=raw,file={blank}", "-device", "ide-hd,drive=d0,bus=ahci.0",
+            "-drive", f"if=none,id=d1,format=raw,file={disk}", "-device", "ide-hd,drive=d1,bus=ahci.1"]
+    res = c.restore(None, f"entry=0x{entry:x}", disk_args=args)
+    if "resume=auto: the image is on ahci:1 partition 2" not in res.serial:
+        raise Failure(f"auto did not find partition 2 on port 1\n{res.describe()}")
+    expect_resumed(res, entry)
+
+
+def test_resume_auto_ambiguous(c):
+    """Two images: resume=auto refuses and lists both."""
+    core, entry = c.mkcore("amb.core")
+    disk, _, _ = partitioned_disk(c, "amb.img", core, "mbr")
+    args = ["-device", "ahci,id=ahci",
+            "-drive", f"if=none,id=d0,format=raw,file={core}", "-device", "ide-hd,drive=d0,bus=ahci.0",
+            "-drive", f"if=none,id=d1,format=raw,file={disk}", "-device", "ide-hd,drive=d1,bus=ahci.1"]
+    res = c.restore(None, f"resume=auto entry=0x{entry:x} onerror=reboot", disk_args=args,
+                    timeout=ERROR_TIMEOUT)
+    expect_error(res, "2 candidates")
+    if "ahci:0 holds an image" not in res.serial or "ahci:1 partition 2 holds an image" not in res.serial:
+        raise Failure(f"the candidates are not listed\n{res.describe()}")
+
+
+def test_partition_too_small(c):
+    """The image runs past the end of its partition: a clear error, no jump."""
+    core, entry = c.mkcore("small.core")
+    disk, _, _ = partitioned_disk(c, "small.img", core, "gpt", image_part_mib=8)
+    res = c.restore(disk, f"resume=ahci:0:2 entry=0x{entry:x} onerror=reboot",
+                    timeout=ERROR_TIMEOUT)
+    expect_error(res, "past the image end")
+
+
+def test_missing_partition(c):
+    core, entry = c.mkcore("nopart.core")
+    disk, _, _ = partitioned_disk(c, "nopart.img", core, "mbr")
+    res = c.restore(disk, f"resume=ahci:0:7 entry=0x{entry:x} onerror=reboot",
+                    timeout=ERROR_TIMEOUT)
+    expect_error(res, "has no partition 7")
+
+
 def grub_iso(c, name, multiboot_line):
     """A GRUB BIOS rescue ISO (grub-mkrescue) whose only entry loads the stub with `multiboot`."""
     root = c.path(name + ".d")
@@ -391,6 +505,16 @@ TESTS = [
     test_qemu_dump_bios_ide,
     test_error_no_bios_disk,
     test_grub_multiboot,
+    partition_test("gpt", "number"),
+    partition_test("gpt", "partuuid"),
+    partition_test("gpt", "partlabel"),
+    partition_test("mbr", "number"),
+    partition_test("mbr", "partuuid"),
+    test_gpt_partlabel_via_bios,
+    test_resume_auto,
+    test_resume_auto_ambiguous,
+    test_partition_too_small,
+    test_missing_partition,
 ]
 
 
