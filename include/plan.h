@@ -112,7 +112,9 @@ struct plan {
  * duplicates are legal, different data is not). Destinations inside a live range are staged
  * in a hole (usable RAM no segment and no live range covers) and copied home by the final
  * stage, which gets a hole of its own. Fails only when a segment is outside RAM or over the
- * limit, or when no hole is large enough.
+ * limit (-JB_ENOTRAM, -JB_EUNSUPPORTED), when no hole is large enough (-JB_ELIVE), or when
+ * the plan outgrows its tables (-JB_ETOOBIG: more than PLAN_MAX_LIVE staged live ranges,
+ * PLAN_MAX_COPIES final copies or PLAN_MAX_OPS operations).
  */
 int plan_build(const struct plan_input *in, struct plan *out, struct jb_diag *d);
 

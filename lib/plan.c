@@ -96,6 +96,8 @@ static bool hole_find(const struct plan_input *in, const struct plan *p, u64 siz
 				cand = p->stage[k - nram - ncov - nlive].at +
 				       (p->stage[k - nram - ncov - nlive].end -
 					p->stage[k - nram - ncov - nlive].start);
+			else if (k == nram + ncov + nlive + p->nstages)
+				cand = 1ull << 20; /* where one RAM range runs on across 1 MiB */
 			else
 				break;
 			cand = align_up(cand, PLAN_HOLE_ALIGN);
@@ -122,7 +124,7 @@ static u32 segment_meeting(const struct elf_core *core, u64 start, u64 end)
 
 static int plan_stage_live(const struct plan_input *in, struct plan *p, struct jb_diag *d)
 {
-	for (u32 k = 0; k < in->nlive && k < PLAN_MAX_LIVE; k++) {
+	for (u32 k = 0; k < in->nlive; k++) {
 		const struct live_range *l = &in->live[k];
 		u64 lo = UINT64_MAX, hi = 0;
 
@@ -134,6 +136,9 @@ static int plan_stage_live(const struct plan_input *in, struct plan *p, struct j
 		}
 		if (lo >= hi)
 			continue;
+		if (p->nstages == PLAN_MAX_LIVE)
+			return diag_fail(d, -JB_ETOOBIG, "the image covers more than %u live ranges",
+					 PLAN_MAX_LIVE);
 		u64 at;
 
 		if (!hole_find(in, p, hi - lo, &at)) {
@@ -150,15 +155,18 @@ static int plan_stage_live(const struct plan_input *in, struct plan *p, struct j
 					 (unsigned long long)in->stage_limit);
 		}
 		p->stage[p->nstages++] = (struct plan_stage){ lo, hi, at, k };
-		p->bytes_staged += hi - lo;
 	}
 	return 0;
 }
 
-/* Final copies: every covered part of every staged range, from its staging copy. */
+/*
+ * Final copies: every covered part of every staged range, from its staging copy. Last stage
+ * first: where live ranges overlap, plan_emit wrote a byte to the first stage holding it, so
+ * that stage's copy must come last.
+ */
 static int plan_final_copies(struct plan *p, struct jb_diag *d)
 {
-	for (u32 s = 0; s < p->nstages; s++) {
+	for (u32 s = p->nstages; s-- > 0;) {
 		const struct plan_stage *st = &p->stage[s];
 
 		for (u32 i = 0; i < p->ncovered; i++) {
@@ -172,6 +180,7 @@ static int plan_final_copies(struct plan *p, struct jb_diag *d)
 						 "more than %u separate pieces to copy over the live ranges",
 						 PLAN_MAX_COPIES);
 			p->copy[p->ncopies++] = (struct plan_copy){ st->at + (lo - st->start), lo, hi - lo };
+			p->bytes_staged += hi - lo;
 		}
 	}
 	return 0;
@@ -217,7 +226,7 @@ static int plan_emit(struct plan *p, enum plan_op_kind kind, u32 seg, u64 dest, 
 			const struct plan_stage *st = &p->stage[s];
 
 			if (dest >= st->start && dest < st->end) {
-				piece = min_u64(len, st->end - dest);
+				piece = min_u64(piece, st->end - dest); /* up to an earlier stage's start */
 				target = st->at + (dest - st->start);
 				break;
 			}

@@ -6,8 +6,9 @@
  *
  * Input layout: the whole input is the image (and, separately, a command line and a table of
  * struct mem_entry). For the plan, the last byte N says that the N % 16 mem_entry records just
- * before it are this machine's memory map, and the byte before those picks the live ranges and
- * the address limit; so an ELF core with a map appended exercises everything.
+ * before it are this machine's memory map, and the byte before those picks the live ranges, the
+ * address limit, the staging limit and the final stage's size; so an ELF core with a map
+ * appended exercises everything.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -141,16 +142,74 @@ static int fuzz_ram(const u8 *bytes, size_t n_entries, struct ram_map *ram)
 	return 0;
 }
 
+static bool overlaps(u64 a, u64 a_end, u64 b, u64 b_end)
+{
+	return a < b_end && b < a_end;
+}
+
+/* Is [start, end) clear of every destination, every live range and every stage but `skip`? */
+static bool area_clear(const struct elf_core *core, const struct plan_input *in,
+		       const struct plan *plan, u32 skip, u64 start, u64 end)
+{
+	for (u32 i = 0; i < core->nseg; i++)
+		if (overlaps(start, end, core->seg[i].paddr, core->seg[i].paddr + core->seg[i].memsz))
+			return false;
+	for (u32 l = 0; l < in->nlive; l++)
+		if (overlaps(start, end, in->live[l].start, in->live[l].end))
+			return false;
+	for (u32 s = 0; s < plan->nstages; s++)
+		if (s != skip && overlaps(start, end, plan->stage[s].at,
+					  plan->stage[s].at + (plan->stage[s].end - plan->stage[s].start)))
+			return false;
+	return true;
+}
+
+/* A hole for staging or the final stage: aligned, below stage_limit, in RAM, clear of the rest. */
+static void check_hole(const struct elf_core *core, const struct plan_input *in,
+		       const struct plan *plan, u32 skip, u64 at, u64 size)
+{
+	FUZZ_ASSERT(at % PLAN_HOLE_ALIGN == 0);
+	FUZZ_ASSERT(size <= in->stage_limit && at <= in->stage_limit - size);
+	FUZZ_ASSERT(ram_map_contains(in->ram, at, at + size));
+	FUZZ_ASSERT(area_clear(core, in, plan, skip, at, at + size));
+}
+
+/* The stage whose range holds [dest, dest + len) and which `target` points into, or -1. */
+static int stage_of(const struct plan *plan, u64 dest, u64 len, u64 target)
+{
+	for (u32 s = 0; s < plan->nstages; s++) {
+		const struct plan_stage *st = &plan->stage[s];
+
+		if (dest >= st->start && dest <= st->end && len <= st->end - dest &&
+		    target == st->at + (dest - st->start))
+			return (int)s;
+	}
+	return -1;
+}
+
 static void fuzz_plan(const struct elf_core *core, const struct ram_map *ram, u8 knobs)
 {
+	/* The stub's usual live ranges, its stack inside its image (live ranges may overlap), tables. */
 	static const struct live_range live[] = {
 		{ 0, 0x500, "IVT/BDA" },
 		{ 0x9fc00, 0x100000, "EBDA and ROM" },
 		{ 0x100000, 0x140000, "stub image" },
+		{ 0x130000, 0x134000, "stub stack" },
+		{ 0x200000, 0x204000, "page tables" },
 	};
 	static const u64 limits[] = { UINT64_MAX, 1ull << 32, 1ull << 36, 0x20000000 };
+	static const u64 stage_limits[] = { 1ull << 32, UINT64_MAX, 0x100000, 0x20000000 };
+	static const u64 final_sizes[] = { 0x3000, 0, 0x1001 };
 	static struct plan plan;
-	struct plan_input in = { core, ram, live, (u32)(knobs % 4), limits[(knobs >> 2) % 4] };
+	struct plan_input in = {
+		.core = core,
+		.ram = ram,
+		.live = live,
+		.nlive = knobs % 6,
+		.addr_limit = limits[knobs / 6 % 4],
+		.stage_limit = stage_limits[knobs / 24 % 4],
+		.final_size = final_sizes[knobs / 96 % 3],
+	};
 	struct jb_diag d = { "" };
 	int rc = plan_build(&in, &plan, &d);
 
@@ -160,12 +219,23 @@ static void fuzz_plan(const struct elf_core *core, const struct ram_map *ram, u8
 		check_diag(rc, &d);
 		return;
 	}
-	u64 read = 0, zero = 0, checked = 0, covered = 0, total = 0;
+	u64 read = 0, zero = 0, checked = 0, covered = 0, total = 0, staged = 0;
 	u32 seg = 0;
 
 	for (u32 i = 0; i < core->nseg; i++)
 		total += core->seg[i].memsz;
 	FUZZ_ASSERT(plan.nops <= PLAN_MAX_OPS);
+	FUZZ_ASSERT(plan.nstages <= PLAN_MAX_LIVE && plan.ncopies <= PLAN_MAX_COPIES);
+	/* Staging areas and the final stage's area are holes of their own. */
+	for (u32 s = 0; s < plan.nstages; s++) {
+		const struct plan_stage *st = &plan.stage[s];
+
+		FUZZ_ASSERT(st->live < in.nlive && st->start < st->end);
+		FUZZ_ASSERT(st->start >= live[st->live].start && st->end <= live[st->live].end);
+		check_hole(core, &in, &plan, s, st->at, st->end - st->start);
+	}
+	if (in.final_size)
+		check_hole(core, &in, &plan, UINT32_MAX, plan.final_at, in.final_size);
 	for (u32 k = 0; k < plan.nops; k++) {
 		const struct plan_op *op = &plan.op[k];
 		const struct elf_seg *s = &core->seg[op->seg];
@@ -176,8 +246,12 @@ static void fuzz_plan(const struct elf_core *core, const struct ram_map *ram, u8
 		FUZZ_ASSERT(op->dest >= s->paddr && op->dest + op->len <= s->paddr + s->memsz);
 		FUZZ_ASSERT(op->dest + op->len <= in.addr_limit);
 		FUZZ_ASSERT(ram_map_contains(ram, op->dest, op->dest + op->len));
+		/* Written where it belongs, or into one stage's copy of a live range; never on a live range. */
+		FUZZ_ASSERT(op->target == op->dest || stage_of(&plan, op->dest, op->len, op->target) >= 0);
 		for (u32 l = 0; l < in.nlive; l++)
-			FUZZ_ASSERT(op->dest + op->len <= live[l].start || op->dest >= live[l].end);
+			FUZZ_ASSERT(!overlaps(op->target, op->target + op->len, live[l].start, live[l].end));
+		FUZZ_ASSERT(!in.final_size ||
+			    !overlaps(op->target, op->target + op->len, plan.final_at, plan.final_at + in.final_size));
 		switch (op->kind) {
 		case PLAN_READ:
 		case PLAN_CHECK:
@@ -200,6 +274,21 @@ static void fuzz_plan(const struct elf_core *core, const struct ram_map *ram, u8
 	/* Every byte of every segment is in exactly one op (ops of a segment do not overlap). */
 	FUZZ_ASSERT(covered == total);
 	FUZZ_ASSERT(plan.bytes_read == read && plan.bytes_zero == zero && plan.bytes_checked == checked);
+	/* Final copies: from a stage's copy to its home, within the destinations, never over a later source. */
+	for (u32 c = 0; c < plan.ncopies; c++) {
+		const struct plan_copy *cp = &plan.copy[c];
+		bool home = false;
+
+		FUZZ_ASSERT(cp->len > 0 && stage_of(&plan, cp->dst, cp->len, cp->src) >= 0);
+		for (u32 i = 0; i < plan.ncovered; i++)
+			home |= cp->dst >= plan.covered[i].start && cp->dst + cp->len <= plan.covered[i].end;
+		FUZZ_ASSERT(home);
+		for (u32 later = c + 1; later < plan.ncopies; later++)
+			FUZZ_ASSERT(!overlaps(cp->dst, cp->dst + cp->len, plan.copy[later].src,
+					      plan.copy[later].src + plan.copy[later].len));
+		staged += cp->len;
+	}
+	FUZZ_ASSERT(plan.bytes_staged == staged);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -272,13 +361,15 @@ static void seeds_make(void)
 		{ 0xf0000, 0x10000, 2 },
 		{ 0x100000, 0x7ee0000, 1 },
 	};
-	/* A small ELF64 vmcore: a note, data, a duplicate, a zero-filled tail. */
+	/* A small ELF64 vmcore: a note, data, a duplicate, a zero-filled tail, one over the stub. */
 	static const struct core_phdr ph64[] = {
 		{ PT_NOTE, 0x200, 0, 0x20, 0x20 },
 		{ PT_LOAD, 0x220, 0x200000, 0x40, 0x40 },
 		{ PT_LOAD, 0x220, 0x200000, 0x40, 0x40 },
 		{ PT_LOAD, 0x260, 0x300000, 0x20, 0x1000 },
 		{ PT_LOAD, 0x280, 0x1000, 0x10, 0x10 },
+		{ PT_LOAD, 0x280, 0x133f00, 0x10, 0x200 }, /* on the stub's image and stack: staged */
+		{ PT_LOAD, 0x280, 0x1fff00, 0x10, 0x200 }, /* runs onto the page tables */
 	};
 	static const struct core_phdr ph32[] = {
 		{ PT_LOAD, 0x100, 0x400000, 0x40, 0x80 },
@@ -291,7 +382,7 @@ static void seeds_make(void)
 	len = core_write(buf, 64, EM_X86_64, ph64, sizeof(ph64) / sizeof(ph64[0]));
 	for (size_t i = len; i < 0x290; i++)
 		buf[i] = (u8)i;
-	len = append_map(buf, 0x290, map, 4, 0x03);
+	len = append_map(buf, 0x290, map, 4, 0x05); /* five live ranges, no limits */
 	seed_add(buf, len);
 
 	memset(buf, 0, sizeof(buf));
