@@ -5,6 +5,7 @@
 #include "elfcore.h"
 
 #include "elf.h"
+#include "le.h"
 
 #define KDUMP_MAGIC "KDUMP   "
 #define FLAT_MAGIC "makedumpfile"
@@ -15,21 +16,6 @@ static bool bytes_equal(const u8 *a, const char *b, size_t n)
 		if (a[i] != (u8)b[i])
 			return false;
 	return true;
-}
-
-static u16 le16(const u8 *p)
-{
-	return (u16)(p[0] | p[1] << 8);
-}
-
-static u32 le32(const u8 *p)
-{
-	return (u32)p[0] | (u32)p[1] << 8 | (u32)p[2] << 16 | (u32)p[3] << 24;
-}
-
-static u64 le64(const u8 *p)
-{
-	return (u64)le32(p) | (u64)le32(p + 4) << 32;
 }
 
 /* The fields of either ELF header class that the parser uses. */

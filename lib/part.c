@@ -7,6 +7,7 @@
 
 #include "crc32.h"
 #include "fmt.h"
+#include "le.h"
 
 /* MBR sector layout; an EBR has the same one. */
 #define MBR_DISK_SIGNATURE 440
@@ -58,21 +59,6 @@
 #define GPT_ARRAY_BYTES_MAX (1u << 20)
 
 _Static_assert(PART_LABEL_SIZE >= 3 * GPT_NAME_UNITS + 1, "a GPT name fits as UTF-8");
-
-static u16 le16(const u8 *p)
-{
-	return (u16)(p[0] | p[1] << 8);
-}
-
-static u32 le32(const u8 *p)
-{
-	return (u32)p[0] | (u32)p[1] << 8 | (u32)p[2] << 16 | (u32)p[3] << 24;
-}
-
-static u64 le64(const u8 *p)
-{
-	return (u64)le32(p) | (u64)le32(p + 4) << 32;
-}
 
 static void bytes_copy(u8 *dst, const u8 *src, size_t n)
 {

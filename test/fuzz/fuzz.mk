@@ -13,7 +13,7 @@ FUZZ_TIME ?= 60
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Iinclude \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
-$(FUZZ_STANDALONE_BIN): $(FUZZ_SRC) $(LIB_HOST_OBJ)
+$(FUZZ_STANDALONE_BIN): $(FUZZ_SRC) test/fuzz/fuzz_driver.h $(LIB_HOST_OBJ)
 	@mkdir -p $(@D)
 	@echo "  HOSTLD  $@"
 	$(Q)$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -DFUZZ_STANDALONE -o $@ $(FUZZ_SRC) $(LIB_HOST_OBJ)
@@ -41,7 +41,7 @@ FUZZ_PART_BIN := $(BUILD)/fuzz/fuzz_part
 FUZZ_PART_LIBFUZZER_BIN := $(BUILD)/fuzz/fuzz_part_libfuzzer
 FUZZ_PART_HDRS := test/unit/disk_helpers.h test/unit/unit_helpers.h
 
-$(FUZZ_PART_BIN): $(FUZZ_PART_SRC) $(FUZZ_PART_HDRS) $(LIB_HOST_OBJ)
+$(FUZZ_PART_BIN): $(FUZZ_PART_SRC) $(FUZZ_PART_HDRS) test/fuzz/fuzz_driver.h $(LIB_HOST_OBJ)
 	@mkdir -p $(@D)
 	@echo "  HOSTLD  $@"
 	$(Q)$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -DFUZZ_STANDALONE -o $@ $(FUZZ_PART_SRC) $(LIB_HOST_OBJ)

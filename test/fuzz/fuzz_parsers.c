@@ -323,6 +323,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 #ifdef FUZZ_STANDALONE
 
+#include "fuzz_driver.h"
+
 /* ---- the standalone runner: seeds, mutations, and a loop ---- */
 
 #define SEED_CAP 4096
@@ -491,65 +493,43 @@ static size_t mutate(struct test_rng *rng, u8 *buf, size_t len)
 	return len;
 }
 
-static int write_seeds(const char *dir)
+static const u8 *seed_at(size_t i, size_t *len)
 {
-	for (size_t i = 0; i < nseeds; i++) {
-		char path[4096];
-		FILE *f;
+	*len = seeds[i].len;
+	return seeds[i].data;
+}
 
-		snprintf(path, sizeof(path), "%s/seed-%zu", dir, i);
-		f = fopen(path, "wb");
-		if (!f || fwrite(seeds[i].data, 1, seeds[i].len, f) != seeds[i].len || fclose(f) != 0) {
-			perror(path);
-			return 1;
-		}
+static size_t next_input(struct test_rng *rng, u8 *buf)
+{
+	size_t len;
+
+	if (rng_chance(rng, 5)) { /* pure noise */
+		len = (size_t)rng_below(rng, 512);
+		for (size_t i = 0; i < len; i++)
+			buf[i] = (u8)rng_next(rng);
+		return len;
 	}
-	return 0;
+	const struct seed *s = &seeds[rng_below(rng, nseeds)];
+
+	memcpy(buf, s->data, s->len);
+	return mutate(rng, buf, s->len);
 }
 
 int main(int argc, char **argv)
 {
-	static u8 buf[INPUT_CAP];
-	long iterations = 200000;
-	u64 seed = test_seed(0xf022);
-
 	seeds_make();
-	if (argc == 3 && strcmp(argv[1], "--write-seeds") == 0)
-		return write_seeds(argv[2]);
-	if (argc > 1)
-		iterations = strtol(argv[1], NULL, 0);
-	if (argc > 2)
-		seed = strtoull(argv[2], NULL, 0);
-	printf("fuzz_parsers: %ld inputs, seed 0x%llx\n", iterations, (unsigned long long)seed);
-	fflush(stdout);
 
-	struct test_rng rng = { seed };
+	const struct fuzz_driver driver = {
+		.name = "fuzz_parsers",
+		.seed_prefix = "seed",
+		.default_seed = 0xf022,
+		.nseeds = nseeds,
+		.seed = seed_at,
+		.next_input = next_input,
+		.input_cap = INPUT_CAP,
+	};
 
-	for (size_t i = 0; i < nseeds; i++)
-		LLVMFuzzerTestOneInput(seeds[i].data, seeds[i].len);
-	for (long it = 0; it < iterations; it++) {
-		size_t len;
-
-		if (rng_chance(&rng, 5)) { /* pure noise */
-			len = (size_t)rng_below(&rng, 512);
-			for (size_t i = 0; i < len; i++)
-				buf[i] = (u8)rng_next(&rng);
-		} else {
-			const struct seed *s = &seeds[rng_below(&rng, nseeds)];
-
-			memcpy(buf, s->data, s->len);
-			len = mutate(&rng, buf, s->len);
-		}
-		/* An exact-size copy so that ASan reports any read past the input. */
-		u8 *input = malloc(len ? len : 1);
-
-		FUZZ_ASSERT(input != NULL);
-		memcpy(input, buf, len);
-		LLVMFuzzerTestOneInput(input, len);
-		free(input);
-	}
-	printf("fuzz_parsers: ok\n");
-	return 0;
+	return fuzz_driver_main(&driver, argc, argv);
 }
 
 #endif
