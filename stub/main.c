@@ -67,8 +67,14 @@ static void read_headers(struct jb_diag *d)
 			  (unsigned long long)need, HEADER_BUF_SIZE);
 	if (need > first)
 		check(disk_read_bytes(&disk, base, (uintptr_t)header_buf, need, d), d);
-	check(elfcore_parse(header_buf, (size_t)(need > first ? need : first), image_size, &core, d),
-	      d);
+	int rc = elfcore_parse(header_buf, (size_t)(need > first ? need : first), image_size, &core,
+			       d);
+
+	if (rc == -JB_ETRUNC)
+		fatal_fmt(rc, "%s; %s ends at LBA %llu (%llu sectors from sector %llu)", d->text,
+			  loc.where, (unsigned long long)(loc.base_lba + loc.sectors),
+			  (unsigned long long)loc.sectors, (unsigned long long)loc.base_lba);
+	check(rc, d);
 	kprintf("image: ELF%u core, %s, %u PT_LOAD segments, %u notes, on %s at sector %llu\n",
 		core.elf_class, core.machine == EM_X86_64 ? "x86_64" : "i386", core.nseg,
 		core.nnotes, loc.where, (unsigned long long)loc.base_lba);

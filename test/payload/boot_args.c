@@ -1,6 +1,7 @@
 /*
  * Fill mode's inputs from the Multiboot 1 info (spec 0.6.96 section 3.3): the usable RAM
- * range holding the payload (memory map, else mem_upper), `seed=`, `fill_mb=`, `selftest`.
+ * range holding the payload (memory map, else mem_upper), `seed=`, `fill_mb=`, `low`,
+ * `selftest`.
  */
 #include "multiboot.h"
 #include "payload.h"
@@ -87,6 +88,8 @@ static void cmdline_read(const char *p, struct fill_args *a)
 			if (!parse_u32(w + 8, len - 8, &a->fill_mb))
 				jbt_fail("fill: bad fill_mb= value '%.*s'", (int)len, w);
 			a->fill_mb_given = true;
+		} else if (len == 3 && word_is(w, len, "low", 3)) {
+			a->fill_low = true;
 		} else if (len == 8 && word_is(w, len, "selftest", 8)) {
 			a->selftest = true;
 		} else if (word_is(w, len, "selftest=", 9)) {

@@ -8,6 +8,7 @@
 
 #define PAGE_SIZE 4096u
 #define ADDR_TOP_32 0xFFFFF000ull /* no paging: stay below 4 GiB, page-aligned */
+#define LOW_FILL_START 0x100000u
 
 static u32 rdtsc_low(void)
 {
@@ -52,16 +53,28 @@ void jbt_fill_main(u32 magic, u32 mbi_addr)
 	jbt_fill_pattern(begin, (uintptr_t)end, a.seed);
 
 	struct jbt_manifest *m = &jbt_manifest;
+	u32 dump_begin = (u32)(uintptr_t)jbt_payload_start;
 
 	m->region[0] = (struct jbt_region){
 		.addr = begin, .len = end - begin, .kind = JBT_REGION_PATTERN, .seed = a.seed,
 	};
 	m->nregions = 1;
+	if (a.fill_low) {
+		/* From 1 MiB: the dump then covers where jumpback is loaded, forcing it to stage. */
+		if (a.ram_start > LOW_FILL_START)
+			jbt_fail("fill: low: usable RAM starts at 0x%llx, above 1 MiB",
+				 (unsigned long long)a.ram_start);
+		jbt_fill_pattern(LOW_FILL_START, dump_begin, ~a.seed);
+		m->region[m->nregions++] = (struct jbt_region){
+			.addr = LOW_FILL_START, .len = dump_begin - LOW_FILL_START,
+			.kind = JBT_REGION_PATTERN, .seed = ~a.seed,
+		};
+		dump_begin = LOW_FILL_START;
+	}
 	m->pae = 0;
 	m->self_hash = jbt_self_hash();
 	m->magic = JBT_MANIFEST_MAGIC;
 	jbt_printf("jbtest: ready entry=0x%08x begin=0x%x length=0x%x\n",
-		   (u32)(uintptr_t)resume_entry, (u32)(uintptr_t)jbt_payload_start,
-		   (u32)end - (u32)(uintptr_t)jbt_payload_start);
+		   (u32)(uintptr_t)resume_entry, dump_begin, (u32)end - dump_begin);
 	jbt_fill_end(&a);
 }

@@ -59,6 +59,7 @@ struct fill_args {
 	bool seed_given;
 	u32 fill_mb;
 	bool fill_mb_given;
+	bool fill_low; /* `low`: also fill [1 MiB, the payload), where jumpback will be loaded */
 	u64 ram_start, ram_end; /* the usable RAM range holding the payload */
 	u64 high_start, high_end; /* the first usable RAM range above 4 GiB, if any */
 	/* `selftest` or `selftest=KIND` (x86_64/selftest.c); a copy, as the fill overwrites

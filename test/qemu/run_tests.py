@@ -258,7 +258,7 @@ def ide_disk_args(path):
     return ["-drive", f"if=ide,index=0,format=raw,file={path}"]
 
 
-def dump_running_guest(c, mem, payload=None, machine=3):
+def dump_running_guest(c, mem, payload=None, machine=3, fill_args=""):
     """Boots the test payload in fill mode, dumps the running guest with QEMU's
     dump-guest-memory and returns (core path, entry). The fill boot has the same devices as
     the restore boot: SeaBIOS's AHCI support takes a page of top RAM."""
@@ -266,7 +266,8 @@ def dump_running_guest(c, mem, payload=None, machine=3):
     blank = c.path("blank.img")
     with open(blank, "wb") as f:
         f.truncate(1 << 20)
-    args = (qemu.machine_args(mem) + qemu.kernel_args(payload or c.payload, f"seed={c.seed}")
+    args = (qemu.machine_args(mem)
+            + qemu.kernel_args(payload or c.payload, f"seed={c.seed} {fill_args}")
             + qemu.ahci_disk_args(blank))
     ready = r"^jbtest: ready entry=(0x[0-9a-f]+) begin=(0x[0-9a-f]+) length=(0x[0-9a-f]+)"
     match, res = qemu.dump_guest(args, RESTORE_TIMEOUT, ready, dump,
@@ -313,6 +314,31 @@ def test_qemu_dump_64bit_guest(c):
     dump, entry = dump_running_guest(c, "256M", payload=c.payload64, machine=62)
     res = c.restore(dump, f"resume=ahci:0 entry=0x{entry:x}", mem="256M")
     expect_resumed(res, entry, bits=64)
+
+
+def test_qemu_dump_over_stub(c):
+    """A real core of a 32-bit guest that starts at 1 MiB, over jumpback's own load address:
+    the stub stages that part and the final stage copies it home; the guest finds its memory
+    from 1 MiB up intact."""
+    # fill_mb leaves RAM above the image free: jumpback needs a hole to stage itself in.
+    dump, entry = dump_running_guest(c, "128M", fill_args="low fill_mb=64")
+    res = c.restore(dump, f"resume=ahci:0 entry=0x{entry:x}")
+    if not re.search(r"^jumpback: plan: 0x100000-0x[0-9a-f]+ covers the jumpback stub", res.serial,
+                     re.M):
+        raise Failure(f"the stub's range was not staged\n{res.describe()}")
+    if not re.search(r"^jbtest: region \d+ ok: 0x00100000\+", res.serial, re.M):
+        raise Failure(f"the payload did not check memory from 1 MiB\n{res.describe()}")
+    expect_resumed(res, entry)
+
+
+def test_qemu_dump_partlabel(c):
+    """A real QEMU-written core in a GPT partition, found by PARTLABEL."""
+    dump, entry = dump_running_guest(c, "128M")
+    disk, start, _ = partitioned_disk(c, "dump-gpt.img", dump, "gpt")
+    res = c.restore(disk, f"resume=PARTLABEL=hibernate entry=0x{entry:x}")
+    if f"on ahci:0 partition 2 at sector {start}" not in res.serial:
+        raise Failure(f"not read from the partition\n{res.describe()}")
+    expect_resumed(res, entry)
 
 
 def test_qemu_dump_bios_ide(c):
@@ -500,6 +526,8 @@ TESTS = [
     test_disk_error_persistent,
     test_qemu_dump_guest_memory,
     test_qemu_dump_64bit_guest,
+    test_qemu_dump_over_stub,
+    test_qemu_dump_partlabel,
     test_restore_bios_ide,
     test_restore_bios_ahci,
     test_qemu_dump_bios_ide,
