@@ -134,6 +134,7 @@ struct payload {
 	struct elf32_phdr load[MAX_PAYLOAD_LOADS];
 	u32 nload;
 	u32 entry, manifest, manifest_size, hash_start, hash_end;
+	u32 return_now; /* jbt_return_now: a bare `ret`, for testing the way back (0: none) */
 };
 
 struct core {
@@ -360,7 +361,8 @@ static void payload_symbols(struct payload *p, const struct elf32_ehdr *eh)
 							"string table");
 	u32 found_mask = 0;
 	const char *const wanted[] = { "resume_entry", "jbt_manifest", "jbt_hash_start",
-				       "jbt_hash_end" };
+				       "jbt_hash_end", "jbt_return_now" };
+	const u32 optional_mask = 1u << 4;
 
 	for (u32 off = 0; off + sizeof(struct elf32_sym) <= symtab.sh_size;
 	     off += sizeof(struct elf32_sym)) {
@@ -382,12 +384,14 @@ static void payload_symbols(struct payload *p, const struct elf32_ehdr *eh)
 				p->manifest_size = s.st_size;
 			} else if (w == 2)
 				p->hash_start = s.st_value;
-			else
+			else if (w == 3)
 				p->hash_end = s.st_value;
+			else
+				p->return_now = s.st_value;
 		}
 	}
 	for (u32 w = 0; w < JB_ARRAY_LEN(wanted); w++)
-		if (!(found_mask & 1u << w))
+		if (!(found_mask & 1u << w) && !(optional_mask & 1u << w))
 			die("payload: symbol %s not found", wanted[w]);
 }
 
@@ -808,6 +812,8 @@ static void summary_print(const struct core *c, const struct options *o,
 			  const struct payload *p, u32 phnum, u64 size)
 {
 	printf("entry=0x%08x\n", p->entry);
+	if (p->return_now)
+		printf("return=0x%08x\n", p->return_now);
 	printf("core: %s %s, layout %s, %u program headers, seed %u, %llu bytes%s%s -> %s\n",
 	       o->elf32 ? "ELF32" : "ELF64", o->machine == EM_386 ? "EM_386" : "EM_X86_64",
 	       layout_names[o->layout], phnum, o->seed, (unsigned long long)size,

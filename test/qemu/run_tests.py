@@ -47,12 +47,15 @@ class Ctx:
         m = re.search(r"^entry=(0x[0-9a-fA-F]+)$", res.stdout, re.M)
         if not m:
             raise Failure("mkcore printed no entry= line")
+        ret = re.search(r"^return=(0x[0-9a-fA-F]+)$", res.stdout, re.M)
+        self.return_now = int(ret.group(1), 16) if ret else None
         return out, int(m.group(1), 16)
 
-    def restore(self, disk, append, mem="128M", disk_args=None, timeout=RESTORE_TIMEOUT):
+    def restore(self, disk, append, mem="128M", disk_args=None, timeout=RESTORE_TIMEOUT,
+                until=None):
         args = qemu.machine_args(mem) + qemu.kernel_args(self.stub, append)
         args += disk_args if disk_args is not None else qemu.ahci_disk_args(disk)
-        return qemu.run(args, timeout)
+        return qemu.run(args, timeout, until=until)
 
 
 def expect_resumed(res, entry, bits=32):
@@ -111,7 +114,7 @@ def test_restore_other_port_and_offset(c):
     expect_resumed(res, entry)
 
 
-def test_dryrun_writes_nothing(c):
+def test_dryrun_reads_and_stops(c):
     disk, entry = c.mkcore("dry.img")
     res = c.restore(disk, f"resume=ahci:0 entry=0x{entry:x} dryrun onerror=reboot",
                     timeout=ERROR_TIMEOUT)
@@ -199,6 +202,24 @@ def test_pae_mismatch_detected(c):
     res = c.restore(disk, f"resume=ahci:0 entry=0x{entry:x}")
     if res.status != qemu.EXIT_PAYLOAD_FAIL or "CR4.PAE" not in res.serial:
         raise Failure(f"payload did not report the missing CR4.PAE\n{res.describe()}")
+
+
+def returned_test(bits):
+    """Kernel A returns through the address at the top of its stack: the final stage's
+    handler reports it on serial and halts."""
+    def test(c):
+        extra = ("--machine", "x86_64") if bits == 64 else ()
+        disk, _ = c.mkcore(f"ret{bits}.img", *extra,
+                           payload=c.payload64 if bits == 64 else c.payload)
+        ret = c.return_now
+        res = c.restore(disk, f"resume=ahci:0 entry=0x{ret:x}", timeout=ERROR_TIMEOUT,
+                        until=r"^jumpback: error: kernel A returned")
+        if f"jumpback: jumping to 0x{ret:08x} ({bits}-bit)" not in res.serial:
+            raise Failure(f"did not jump\n{res.describe()}")
+        if not res.lines("jumpback: error: kernel A returned to jumpback"):
+            raise Failure(f"no report of kernel A returning\n{res.describe()}")
+    test.__name__ = f"test_kernel_a_returns_{bits}"
+    return test
 
 
 def test_error_no_entry(c):
@@ -503,7 +524,7 @@ TESTS = [
     test_restore_elf32,
     test_restore_mode32_of_x86_64_core,
     test_restore_other_port_and_offset,
-    test_dryrun_writes_nothing,
+    test_dryrun_reads_and_stops,
     bad_image_test("magic", "no ELF magic"),
     bad_image_test("truncate", "truncated"),
     bad_image_test("outside-ram", "not inside usable RAM"),
@@ -518,6 +539,8 @@ TESTS = [
     test_restore_above_4g_bios,
     test_restore_pae,
     test_pae_mismatch_detected,
+    returned_test(32),
+    returned_test(64),
     test_error_no_entry,
     test_error_entry_outside_image,
     test_error_empty_port,
