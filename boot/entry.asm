@@ -1,5 +1,5 @@
-; Multiboot 1 header and entry: own GDT, own stack, then C (stub/main.c: jb_main).
-; Multiboot Specification 0.6.96 section 3.1 (header) and 3.2 (machine state at entry).
+; Multiboot 1 and Multiboot 2 headers and the entry: own GDT, own stack, then C
+; (stub/main.c: jb_main(magic, info)). Multiboot 0.6.96 §3.1-3.2; Multiboot2 1.0 §3.1.
 bits 32
 
 MB1_MAGIC       equ 0x1BADB002
@@ -9,6 +9,10 @@ STACK_SIZE      equ 16384
 SEL_CODE32      equ 0x10                ; see gdt below; mirrored in include/cpu.h
 SEL_DATA32      equ 0x18
 
+MB2_MAGIC       equ 0xE85250D6
+MB2_ARCH_I386   equ 0                   ; 32-bit protected mode at entry
+MB2_TAG_END     equ 0
+
 section .multiboot
 align 4
 global mb1_header
@@ -16,6 +20,21 @@ mb1_header:
 	dd MB1_MAGIC
 	dd MB1_FLAGS
 	dd -(MB1_MAGIC + MB1_FLAGS)         ; checksum: the three words sum to zero
+
+; Multiboot2 (GRUB `multiboot2`): an ELF image needs no address tag. The loader gives the
+; memory map and command line without being asked; the header is only the magic, the
+; architecture and the end tag.
+align 8
+global mb2_header
+mb2_header:
+	dd MB2_MAGIC
+	dd MB2_ARCH_I386
+	dd mb2_header_end - mb2_header
+	dd -(MB2_MAGIC + MB2_ARCH_I386 + (mb2_header_end - mb2_header))
+	dw MB2_TAG_END                      ; end tag: type 0, flags 0, size 8
+	dw 0
+	dd 8
+mb2_header_end:
 
 section .text.entry
 global _start

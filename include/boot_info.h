@@ -17,7 +17,10 @@ struct boot_info {
 	bool mem_from_mmap; /* false: built from mem_lower/mem_upper */
 };
 
-/* Copies command line, loader name and memory map out of the Multiboot 1 information. */
-int boot_info_from_mb1(u32 magic, u32 mbi_addr, struct boot_info *bi, struct jb_diag *d);
+/*
+ * Copies command line, loader name and memory map out of the Multiboot 1 or Multiboot 2
+ * information, as EAX (magic) says.
+ */
+int boot_info_read(u32 magic, u32 mbi_addr, struct boot_info *bi, struct jb_diag *d);
 
 #endif

@@ -33,6 +33,40 @@ struct mb1_mmap_entry {
 } __attribute__((packed));
 
 _Static_assert(__builtin_offsetof(struct mb1_info, mmap_addr) == 48, "Multiboot 1 info layout");
+
+/* Multiboot2 boot information (Multiboot2 Specification 1.0, §3.6): a list of 8-byte
+   aligned tags after an 8-byte header (total_size, reserved). */
+#define MB2_BOOTLOADER_MAGIC 0x36D76289
+#define MB2_TAG_END 0
+#define MB2_TAG_CMDLINE 1
+#define MB2_TAG_LOADER_NAME 2
+#define MB2_TAG_BASIC_MEMINFO 4
+#define MB2_TAG_MMAP 6
+
+struct mb2_tag {
+	u32 type;
+	u32 size; /* of this tag, header included; the next one starts 8-byte aligned */
+} __attribute__((packed));
+
+struct mb2_tag_meminfo {
+	struct mb2_tag tag;
+	u32 mem_lower, mem_upper; /* KiB */
+} __attribute__((packed));
+
+struct mb2_tag_mmap {
+	struct mb2_tag tag;
+	u32 entry_size, entry_version;
+	/* entries follow: u64 base, u64 length, u32 type, u32 reserved */
+} __attribute__((packed));
+
+struct mb2_mmap_entry {
+	u64 addr;
+	u64 len;
+	u32 type;
+	u32 reserved;
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct mb2_mmap_entry) == 24, "Multiboot 2 mmap entry");
 _Static_assert(sizeof(struct mb1_mmap_entry) == 24, "Multiboot 1 mmap entry");
 
 #endif

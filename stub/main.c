@@ -156,7 +156,7 @@ void jb_main(u32 magic, u32 mbi_addr)
 	cpu_idt_init();
 	kprintf("jumpback " JB_VERSION ", restore stub at 0x%x-0x%x\n", (u32)(uintptr_t)__stub_start,
 		(u32)(uintptr_t)__stub_end);
-	check(boot_info_from_mb1(magic, mbi_addr, &boot, &d), &d);
+	check(boot_info_read(magic, mbi_addr, &boot, &d), &d);
 	options_set_defaults(&opts);
 	int rc = cmdline_parse(boot.cmdline, &opts, &d);
 

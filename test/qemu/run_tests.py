@@ -508,15 +508,22 @@ def grub_iso(c, name, multiboot_line):
     return iso
 
 
-def test_grub_multiboot(c):
-    """GRUB 2 loads the stub with its `multiboot` command from a CD; the restore completes."""
-    disk, entry = c.mkcore("grub.img")
-    iso = grub_iso(c, "grub", f"multiboot /boot/jumpback.elf resume=ahci:0 entry=0x{entry:x}")
-    args = qemu.machine_args() + ["-cdrom", iso, "-boot", "d"] + qemu.ahci_disk_args(disk)
-    res = qemu.run(args, RESTORE_TIMEOUT)
-    if "jumpback: loader: GRUB" not in res.serial:
-        raise Failure(f"not booted by GRUB\n{res.describe()}")
-    expect_resumed(res, entry)
+def grub_test(command):
+    """GRUB 2 loads the stub with its `multiboot` or `multiboot2` command from a CD; the
+    restore completes (through the BIOS too, since GRUB leaves the firmware usable)."""
+    def test(c):
+        disk, entry = c.mkcore(f"{command}.img")
+        iso = grub_iso(c, command,
+                       f"{command} /boot/jumpback.elf resume=ahci:0 entry=0x{entry:x}")
+        args = qemu.machine_args() + ["-cdrom", iso, "-boot", "d"] + qemu.ahci_disk_args(disk)
+        res = qemu.run(args, RESTORE_TIMEOUT)
+        if "jumpback: loader: GRUB" not in res.serial:
+            raise Failure(f"not booted by GRUB\n{res.describe()}")
+        if "(Multiboot memory map)" not in res.serial:
+            raise Failure(f"no memory map from {command}\n{res.describe()}")
+        expect_resumed(res, entry)
+    test.__name__ = f"test_grub_{command}"
+    return test
 
 
 TESTS = [
@@ -555,7 +562,8 @@ TESTS = [
     test_restore_bios_ahci,
     test_qemu_dump_bios_ide,
     test_error_no_bios_disk,
-    test_grub_multiboot,
+    grub_test("multiboot"),
+    grub_test("multiboot2"),
     partition_test("gpt", "number"),
     partition_test("gpt", "partuuid"),
     partition_test("gpt", "partlabel"),
