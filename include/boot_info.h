@@ -15,6 +15,7 @@ struct boot_info {
 	u32 nmem;
 	struct mem_entry mem[BOOT_MMAP_MAX];
 	bool mem_from_mmap; /* false: built from mem_lower/mem_upper */
+	bool efi;           /* booted through UEFI: there is no BIOS to call */
 };
 
 /*

@@ -13,8 +13,11 @@ struct image_loc {
 	char where[96]; /* "ahci:0 partition 2", for messages */
 };
 
-/* Opens the disk that holds the image into dk and says where on it the image starts. */
-int locate_image(const struct jb_options *o, struct disk *dk, struct image_loc *loc,
-		 struct jb_diag *d);
+/*
+ * Opens the disk that holds the image into dk and says where on it the image starts.
+ * have_bios is false on UEFI machines: no int 13h to call.
+ */
+int locate_image(const struct jb_options *o, bool have_bios, struct disk *dk,
+		 struct image_loc *loc, struct jb_diag *d);
 
 #endif

@@ -42,6 +42,8 @@ _Static_assert(__builtin_offsetof(struct mb1_info, mmap_addr) == 48, "Multiboot 
 #define MB2_TAG_LOADER_NAME 2
 #define MB2_TAG_BASIC_MEMINFO 4
 #define MB2_TAG_MMAP 6
+#define MB2_TAG_EFI32 11 /* EFI system table pointers: the machine booted through UEFI */
+#define MB2_TAG_EFI64 12
 
 struct mb2_tag {
 	u32 type;

@@ -104,6 +104,8 @@ static int boot_info_mb2(u32 addr, struct boot_info *bi, struct jb_diag *d)
 			meminfo = (const struct mb2_tag_meminfo *)t;
 		else if (t->type == MB2_TAG_MMAP)
 			rc = boot_info_mb2_mmap((const struct mb2_tag_mmap *)t, bi, d);
+		else if (t->type == MB2_TAG_EFI32 || t->type == MB2_TAG_EFI64)
+			bi->efi = true;
 		if (rc)
 			return rc;
 		pos += (t->size + 7) & ~7u;
@@ -123,6 +125,7 @@ int boot_info_read(u32 magic, u32 mbi_addr, struct boot_info *bi, struct jb_diag
 	bi->loader[0] = '\0';
 	bi->nmem = 0;
 	bi->mem_from_mmap = false;
+	bi->efi = false;
 	if (magic == MB1_BOOTLOADER_MAGIC)
 		return boot_info_mb1((const struct mb1_info *)(uintptr_t)mbi_addr, bi, d);
 	if (magic == MB2_BOOTLOADER_MAGIC)

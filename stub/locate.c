@@ -102,7 +102,8 @@ static int locate_on_disk(const struct jb_options *o, struct disk_id id, struct 
 }
 
 /* The disks a scan looks at: native ones, or the BIOS's when there are none (or asked). */
-static u32 scan_disks(const struct jb_options *o, struct disk_id *ids, struct jb_diag *d)
+static u32 scan_disks(const struct jb_options *o, bool have_bios, struct disk_id *ids,
+		      struct jb_diag *d)
 {
 	u32 n = 0, ports = 0;
 	struct jb_diag why = { "" };
@@ -116,6 +117,12 @@ static u32 scan_disks(const struct jb_options *o, struct disk_id *ids, struct jb
 			diag_fail(d, -JB_ENODEV, "no AHCI disk found (%s)",
 				  why.text[0] ? why.text : "no port has an ATA disk");
 		return n;
+	}
+	if (!have_bios) {
+		diag_fail(d, -JB_ENODEV, "no native disk found (%s), and no BIOS to ask: the machine"
+					 " booted through UEFI",
+			  why.text[0] ? why.text : "no AHCI port has an ATA disk");
+		return 0;
 	}
 	if (o->driver == DRIVER_AUTO)
 		kprintf("no native disk found (%s); scanning the BIOS's disks\n",
@@ -214,15 +221,15 @@ static void scan_disk(const struct jb_options *o, struct disk_id id, struct disk
 			 !ptab.has_table ? "no partition table" : ptab.gpt ? "GPT" : "MBR", ptab.n);
 }
 
-static int locate_by_scan(const struct jb_options *o, struct disk *dk, struct image_loc *loc,
-			  struct jb_diag *d)
+static int locate_by_scan(const struct jb_options *o, bool have_bios, struct disk *dk,
+			  struct image_loc *loc, struct jb_diag *d)
 {
 	static struct disk_id ids[SCAN_MAX_DISKS];
 	static struct scan_state s;
 	const char *what = o->resume == RESUME_AUTO ? "resume=auto" : o->resume == RESUME_PARTUUID
 									      ? "PARTUUID="
 									      : "PARTLABEL=";
-	u32 n = scan_disks(o, ids, d);
+	u32 n = scan_disks(o, have_bios, ids, d);
 
 	if (!n)
 		return -JB_ENODEV;
@@ -247,8 +254,8 @@ static int locate_by_scan(const struct jb_options *o, struct disk *dk, struct im
 	return rc;
 }
 
-int locate_image(const struct jb_options *o, struct disk *dk, struct image_loc *loc,
-		 struct jb_diag *d)
+int locate_image(const struct jb_options *o, bool have_bios, struct disk *dk,
+		 struct image_loc *loc, struct jb_diag *d)
 {
 	switch (o->resume) {
 	case RESUME_AHCI:
@@ -262,11 +269,16 @@ int locate_image(const struct jb_options *o, struct disk *dk, struct image_loc *
 			return diag_fail(d, -JB_ECMDLINE,
 					 "resume=bios:0x%02x names a BIOS disk but driver=ahci",
 					 o->resume_unit);
+		if (!have_bios)
+			return diag_fail(d, -JB_ENODEV,
+					 "resume=bios:0x%02x: this machine booted through UEFI and has"
+					 " no BIOS; use resume=ahci:PORT or a scan",
+					 o->resume_unit);
 		return locate_on_disk(o, (struct disk_id){ true, o->resume_unit }, dk, loc, d);
 	case RESUME_AUTO:
 	case RESUME_PARTUUID:
 	case RESUME_PARTLABEL:
 	default:
-		return locate_by_scan(o, dk, loc, d);
+		return locate_by_scan(o, have_bios, dk, loc, d);
 	}
 }

@@ -161,6 +161,8 @@ void jb_main(u32 magic, u32 mbi_addr)
 	int rc = cmdline_parse(boot.cmdline, &opts, &d);
 
 	fatal_set_onerror(opts.onerror);
+	if (boot.efi) /* UEFI machines have a framebuffer, not VGA text mode */
+		opts.console &= ~JB_CONSOLE_VGA;
 	console_configure(opts.console, opts.serial_port, opts.serial_baud);
 	kprintf("loader: %s; command line: %s\n", boot.loader[0] ? boot.loader : "(unnamed)",
 		boot.cmdline);
@@ -171,7 +173,7 @@ void jb_main(u32 magic, u32 mbi_addr)
 
 	check(ram_map_build(boot.mem, boot.nmem, &ram, &d), &d);
 	print_ram_map();
-	check(locate_image(&opts, &disk, &loc, &d), &d);
+	check(locate_image(&opts, !boot.efi, &disk, &loc, &d), &d);
 	read_headers(&d);
 	choose_handoff();
 	build_plan(&d);

@@ -526,6 +526,40 @@ def grub_test(command):
     return test
 
 
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+
+
+def uefi_args(c):
+    """UEFI firmware (OVMF) with a private copy of its variable store."""
+    variables = c.path("ovmf-vars.fd")
+    shutil.copy(OVMF_VARS, variables)
+    return ["-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}",
+            "-drive", f"if=pflash,format=raw,file={variables}"]
+
+
+def test_uefi_grub_multiboot2(c):
+    """On UEFI firmware (OVMF), GRUB EFI loads the stub with multiboot2; the native driver
+    restores the image (there is no BIOS: VGA and int 13h are left alone)."""
+    disk, entry = c.mkcore("uefi.img")
+    iso = grub_iso(c, "uefi", f"multiboot2 /boot/jumpback.elf resume=ahci:0 entry=0x{entry:x}")
+    args = (qemu.machine_args("256M") + uefi_args(c) + ["-cdrom", iso]
+            + qemu.ahci_disk_args(disk))
+    res = qemu.run(args, RESTORE_TIMEOUT)
+    expect_resumed(res, entry)
+
+
+def test_uefi_no_bios(c):
+    """resume=bios: on a UEFI machine: a clear error instead of a call into nothing."""
+    disk, entry = c.mkcore("uefi-bios.img")
+    iso = grub_iso(c, "uefi-bios",
+                   f"multiboot2 /boot/jumpback.elf resume=bios:0x80 entry=0x{entry:x}"
+                   " onerror=reboot")
+    args = (qemu.machine_args("256M") + uefi_args(c) + ["-cdrom", iso]
+            + qemu.ahci_disk_args(disk))
+    expect_error(qemu.run(args, RESTORE_TIMEOUT), "booted through UEFI")
+
+
 TESTS = [
     test_restore_elf64_i386,
     test_restore_elf32,
@@ -564,6 +598,8 @@ TESTS = [
     test_error_no_bios_disk,
     grub_test("multiboot"),
     grub_test("multiboot2"),
+    test_uefi_grub_multiboot2,
+    test_uefi_no_bios,
     partition_test("gpt", "number"),
     partition_test("gpt", "partuuid"),
     partition_test("gpt", "partlabel"),
