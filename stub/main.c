@@ -189,7 +189,8 @@ void jb_main(u32 magic, u32 mbi_addr)
 		(unsigned long long)(bytes >> 20), (unsigned long long)(us / 1000),
 		(unsigned long long)(us ? (bytes >> 10) * 1000000 / us >> 10 : 0));
 	if (opts.dryrun) {
-		kprintf("dryrun: image checked; would jump to 0x%08llx (%u-bit); nothing was written\n",
+		kprintf("dryrun: image checked; would jump to 0x%08llx (%u-bit); no image byte was"
+			" placed\n",
 			(unsigned long long)handoff.entry, handoff.mode);
 		stop_after_success();
 	}
