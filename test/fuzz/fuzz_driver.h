@@ -47,12 +47,14 @@ static int fuzz_driver_main(const struct fuzz_driver *f, int argc, char **argv)
 {
 	long iterations = 200000;
 	u64 seed = test_seed(f->default_seed);
+
+	if (argc == 3 && strcmp(argv[1], "--write-seeds") == 0)
+		return fuzz_write_seeds(f, argv[2]);
+
 	u8 *buf = malloc(f->input_cap);
 
 	if (!buf)
 		return 1;
-	if (argc == 3 && strcmp(argv[1], "--write-seeds") == 0)
-		return fuzz_write_seeds(f, argv[2]);
 	if (argc > 1)
 		iterations = strtol(argv[1], NULL, 0);
 	if (argc > 2)
