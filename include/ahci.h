@@ -66,6 +66,7 @@
 
 /* ATA commands (ACS-3) */
 #define ATA_CMD_READ_DMA_EXT 0x25
+#define ATA_CMD_WRITE_DMA_EXT 0x35
 #define ATA_CMD_IDENTIFY 0xEC
 #define ATA_ERR_ABRT (1u << 2)
 #define ATA_ERR_IDNF (1u << 4)
@@ -92,6 +93,7 @@ struct ahci_prd {
 	u32 dbc; /* byte count - 1 (bit 0 always 1: even counts), bit 31: interrupt */
 };
 
+#define AHCI_CMD_WRITE (1u << 6) /* command header W bit: data goes to the device */
 #define AHCI_PRD_MAX_BYTES (4u << 20) /* DBC is 22 bits */
 #define AHCI_PRDT_ENTRIES 8
 

@@ -14,6 +14,8 @@ struct disk;
 struct disk_ops {
 	/* Reads count sectors at lba into physical memory at phys; 0 or -JB_E*. */
 	int (*read)(struct disk *dk, u64 lba, u32 count, u64 phys, struct jb_diag *d);
+	/* Writes count sectors from buf (in the stub, below 4 GiB) to lba; 0 or -JB_E*. */
+	int (*write)(struct disk *dk, u64 lba, u32 count, const void *buf, struct jb_diag *d);
 	/* Stops all device DMA so nothing can write into kernel A after the hand-off. */
 	void (*quiesce)(struct disk *dk);
 };
@@ -30,6 +32,9 @@ struct disk {
 
 /* Reads whole sectors, retrying DISK_READ_TRIES times; a read past the end is -JB_ERANGE. */
 int disk_read_sectors(struct disk *dk, u64 lba, u32 count, u64 phys, struct jb_diag *d);
+
+/* Writes whole sectors from buf (at most max_sectors), with the same retries and checks. */
+int disk_write_sectors(struct disk *dk, u64 lba, u32 count, const void *buf, struct jb_diag *d);
 
 /*
  * Reads disk bytes [byte_off, byte_off + len) to physical address dest. Partial sectors and

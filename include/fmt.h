@@ -19,4 +19,7 @@ size_t fmt_v(fmt_sink sink, void *ctx, const char *fmt, va_list ap);
 size_t fmt_buf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 size_t fmt_vbuf(char *buf, size_t size, const char *fmt, va_list ap);
 
+/* "YYYY-MM-DD hh:mm:ss UTC" for a time in seconds since 1970-01-01 UTC. */
+size_t fmt_time_utc(char *buf, size_t size, u64 unix_seconds);
+
 #endif

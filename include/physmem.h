@@ -5,6 +5,7 @@
 #ifndef JB_PHYSMEM_H
 #define JB_PHYSMEM_H
 
+#include "jbhash.h"
 #include "types.h"
 
 void phys_write(u64 dst, const void *src, u32 len);
@@ -15,5 +16,8 @@ void phys_zero(u64 dst, u64 len);
  * offset of the first differing byte, with *got holding RAM's byte, or len when all match.
  */
 u32 phys_compare(u64 addr, const u8 *ref, u32 len, u8 *got);
+
+/* Feeds physical [addr, +len) to a jbhash (through the window above 4 GiB). */
+void phys_hash(struct jbhash *h, u64 addr, u32 len);
 
 #endif

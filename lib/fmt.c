@@ -196,3 +196,30 @@ size_t fmt_buf(char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 	return n;
 }
+
+/* Days since 1970-01-01 -> civil date (proleptic Gregorian; H. Hinnant's days_from_civil
+ * inverse, in unsigned arithmetic since the times here are after 1970). */
+static void civil_from_days(u64 days, u32 *y, u32 *m, u32 *d)
+{
+	u64 z = days + 719468;
+	u64 era = z / 146097;
+	u32 doe = (u32)(z - era * 146097);
+	u32 yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	u32 doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	u32 mp = (5 * doy + 2) / 153;
+
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (u32)(yoe + era * 400) + (*m <= 2);
+}
+
+size_t fmt_time_utc(char *buf, size_t size, u64 unix_seconds)
+{
+	u32 y, mo, d;
+	u64 days = unix_seconds / 86400;
+	u32 secs = (u32)(unix_seconds % 86400);
+
+	civil_from_days(days, &y, &mo, &d);
+	return fmt_buf(buf, size, "%04u-%02u-%02u %02u:%02u:%02u UTC", y, mo, d, secs / 3600,
+		       secs / 60 % 60, secs % 60);
+}

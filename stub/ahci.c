@@ -164,7 +164,7 @@ static const char *ata_error_text(u8 err)
 }
 
 /* Fills slot 0 with a 48-bit LBA command whose data goes to [phys, phys + bytes). */
-static void ahci_build_command(u8 command, u64 lba, u32 count, u64 phys, u32 bytes)
+static void ahci_build_command(u8 command, bool write, u64 lba, u32 count, u64 phys, u32 bytes)
 {
 	u8 *fis = cmd_table.cfis;
 	u32 nprd = 0;
@@ -197,7 +197,8 @@ static void ahci_build_command(u8 command, u64 lba, u32 count, u64 phys, u32 byt
 		bytes -= chunk;
 	}
 	cmd_list[0] = (struct ahci_cmd_header){
-		.flags = 5, /* CFL: the H2D FIS is 5 dwords; W=0: device to host */
+		/* CFL: the H2D FIS is 5 dwords; W (bit 6): host to device */
+		.flags = (u16)(5 | (write ? AHCI_CMD_WRITE : 0)),
 		.prdtl = (u16)nprd,
 		.ctba = (u32)(uintptr_t)&cmd_table,
 	};
@@ -213,11 +214,12 @@ static void ahci_port_recover(u32 port)
 			host.name, port_read(port, PX_TFD));
 }
 
-static int ahci_issue(u8 command, u64 lba, u32 count, u64 phys, u32 bytes, struct jb_diag *d)
+static int ahci_issue(u8 command, bool write, u64 lba, u32 count, u64 phys, u32 bytes,
+		      struct jb_diag *d)
 {
 	u32 port = host.port;
 
-	ahci_build_command(command, lba, count, phys, bytes);
+	ahci_build_command(command, write, lba, count, phys, bytes);
 	port_write(port, PX_IS, 0xFFFFFFFFu);
 	__asm__ volatile("" : : : "memory"); /* command table is written before CI */
 	port_write(port, PX_CI, 1u);
@@ -262,7 +264,17 @@ static int ahci_read(struct disk *dk, u64 lba, u32 count, u64 phys, struct jb_di
 	(void)dk;
 	if (count == 0 || count > AHCI_MAX_SECTORS_PER_CMD)
 		return diag_fail(d, -JB_EINVAL, "%s: bad sector count %u", host.name, count);
-	return ahci_issue(ATA_CMD_READ_DMA_EXT, lba, count, phys, count * DISK_SECTOR_SIZE, d);
+	return ahci_issue(ATA_CMD_READ_DMA_EXT, false, lba, count, phys, count * DISK_SECTOR_SIZE,
+			  d);
+}
+
+static int ahci_write(struct disk *dk, u64 lba, u32 count, const void *buf, struct jb_diag *d)
+{
+	(void)dk;
+	if (count == 0 || count > AHCI_MAX_SECTORS_PER_CMD)
+		return diag_fail(d, -JB_EINVAL, "%s: bad sector count %u", host.name, count);
+	return ahci_issue(ATA_CMD_WRITE_DMA_EXT, true, lba, count, (uintptr_t)buf,
+			  count * DISK_SECTOR_SIZE, d);
 }
 
 static void ahci_quiesce(struct disk *dk)
@@ -276,6 +288,7 @@ static void ahci_quiesce(struct disk *dk)
 
 static const struct disk_ops ahci_ops = {
 	.read = ahci_read,
+	.write = ahci_write,
 	.quiesce = ahci_quiesce,
 };
 
@@ -370,7 +383,8 @@ int ahci_open(u32 controller, u32 port, struct disk *out, struct jb_diag *d)
 				 "%s: not an ATA disk (signature 0x%08x; CD/DVD drives hold no image)",
 				 host.name, port_read(port, PX_SIG));
 	host.port_open = true;
-	rc = ahci_issue(ATA_CMD_IDENTIFY, 0, 0, (uintptr_t)identify_data, sizeof(identify_data), d);
+	rc = ahci_issue(ATA_CMD_IDENTIFY, false, 0, 0, (uintptr_t)identify_data,
+			sizeof(identify_data), d);
 	if (rc)
 		return rc;
 

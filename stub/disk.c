@@ -8,21 +8,49 @@
 
 static u8 disk_bounce[DISK_BOUNCE_SIZE] __attribute__((aligned(4096)));
 
-int disk_read_sectors(struct disk *dk, u64 lba, u32 count, u64 phys, struct jb_diag *d)
+static int disk_range_check(const struct disk *dk, const char *what, u64 lba, u32 count,
+			    struct jb_diag *d)
 {
-	int rc = 0;
-
 	if (lba > dk->sectors || count > dk->sectors - lba)
 		return diag_fail(d, -JB_ERANGE,
-				 "%s: read of %u sectors at LBA %llu passes the end of the disk"
+				 "%s: %s of %u sectors at LBA %llu passes the end of the disk"
 				 " (%llu sectors)",
-				 dk->name, count, (unsigned long long)lba,
+				 dk->name, what, count, (unsigned long long)lba,
 				 (unsigned long long)dk->sectors);
-	for (u32 attempt = 1; attempt <= DISK_READ_TRIES; attempt++) {
+	return 0;
+}
+
+static void disk_retry_note(const struct jb_diag *d, u32 attempt)
+{
+	kprintf("warning: %s (attempt %u of %u)\n", d->text, attempt, DISK_READ_TRIES);
+}
+
+int disk_read_sectors(struct disk *dk, u64 lba, u32 count, u64 phys, struct jb_diag *d)
+{
+	int rc = disk_range_check(dk, "read", lba, count, d);
+
+	for (u32 attempt = 1; rc == 0; attempt++) {
 		rc = dk->ops->read(dk, lba, count, phys, d);
-		if (rc == 0)
-			return 0;
-		kprintf("warning: %s (attempt %u of %u)\n", d->text, attempt, DISK_READ_TRIES);
+		if (rc == 0 || attempt == DISK_READ_TRIES)
+			return rc;
+		disk_retry_note(d, attempt);
+		rc = 0;
+	}
+	return rc;
+}
+
+int disk_write_sectors(struct disk *dk, u64 lba, u32 count, const void *buf, struct jb_diag *d)
+{
+	int rc = disk_range_check(dk, "write", lba, count, d);
+
+	if (rc == 0 && !dk->ops->write)
+		return diag_fail(d, -JB_EUNSUPPORTED, "%s: the driver cannot write", dk->name);
+	for (u32 attempt = 1; rc == 0; attempt++) {
+		rc = dk->ops->write(dk, lba, count, buf, d);
+		if (rc == 0 || attempt == DISK_READ_TRIES)
+			return rc;
+		disk_retry_note(d, attempt);
+		rc = 0;
 	}
 	return rc;
 }

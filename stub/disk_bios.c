@@ -7,12 +7,14 @@
 
 #include "bios.h"
 #include "console.h"
+#include "cpu.h"
 #include "fmt.h"
 #include "physmem.h"
 
 #define INT13 0x13
 #define EDD_CHECK 0x41
 #define EDD_READ 0x42
+#define EDD_WRITE 0x43 /* AL=0: write without verify */
 #define EDD_PARAMS 0x48
 #define EDD_MAGIC_IN 0x55AA
 #define EDD_MAGIC_OUT 0xAA55
@@ -51,8 +53,9 @@ static bool bios_failed(const struct rm_regs *r)
 	return (r->eflags & EFLAGS_CF) != 0;
 }
 
-/* One AH=42h call of count sectors into the low bounce buffer; returns the BIOS status. */
-static int bios_read_call(u8 drive, u64 lba, u32 count, u32 *got)
+/* One AH=42h or 43h call of count sectors, from or to the low bounce buffer; returns the
+ * BIOS status, 0 when every sector was transferred. */
+static int bios_transfer(u8 function, u8 drive, u64 lba, u32 count, u32 *got)
 {
 	struct edd_dap *dap = (struct edd_dap *)(uintptr_t)BIOS_REQUEST;
 	struct rm_regs r = { 0 };
@@ -64,7 +67,7 @@ static int bios_read_call(u8 drive, u64 lba, u32 count, u32 *got)
 		.buf_seg = (u16)(BIOS_BOUNCE >> 4),
 		.lba = lba,
 	};
-	r.eax = EDD_READ << 8;
+	r.eax = (u32)function << 8;
 	r.edx = drive;
 	r.ds = (u16)(BIOS_REQUEST >> 4);
 	r.esi = BIOS_REQUEST & 0xF;
@@ -79,7 +82,7 @@ static int bios_read(struct disk *dk, u64 lba, u32 count, u64 phys, struct jb_di
 {
 	while (count) {
 		u32 n = count < dk->max_sectors ? count : dk->max_sectors, got;
-		int status = bios_read_call(bdisk.drive, lba, n, &got);
+		int status = bios_transfer(EDD_READ, bdisk.drive, lba, n, &got);
 
 		if (status)
 			return diag_fail(d, -JB_EIO,
@@ -94,8 +97,26 @@ static int bios_read(struct disk *dk, u64 lba, u32 count, u64 phys, struct jb_di
 	return 0;
 }
 
+static int bios_write(struct disk *dk, u64 lba, u32 count, const void *buf, struct jb_diag *d)
+{
+	u32 got;
+
+	if (count > dk->max_sectors)
+		return diag_fail(d, -JB_EINVAL, "%s: bad sector count %u", dk->name, count);
+	copy_bytes((void *)(uintptr_t)BIOS_BOUNCE, buf, count * DISK_SECTOR_SIZE);
+	int status = bios_transfer(EDD_WRITE, bdisk.drive, lba, count, &got);
+
+	if (status)
+		return diag_fail(d, -JB_EIO,
+				 "%s: int 13h write of %u sectors at LBA %llu failed (AH=0x%02x%s)",
+				 dk->name, count, (unsigned long long)lba, status & 0xFF,
+				 status & 0x200 ? ", short write" : "");
+	return 0;
+}
+
 static const struct disk_ops bios_ops = {
 	.read = bios_read,
+	.write = bios_write,
 	.quiesce = NULL, /* the BIOS owns the controller; it has no DMA running of ours */
 };
 
@@ -107,7 +128,7 @@ static u32 bios_probe_max(u64 sectors)
 
 		if (n > sectors)
 			n = (u32)sectors;
-		if (bios_read_call(bdisk.drive, 0, n, &got) == 0)
+		if (bios_transfer(EDD_READ, bdisk.drive, 0, n, &got) == 0)
 			return n;
 	}
 	return 1;

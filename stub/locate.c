@@ -11,6 +11,8 @@
 #include "disk_bios.h"
 #include "elf.h"
 #include "fmt.h"
+#include "jbimage.h"
+#include "le.h"
 #include "part.h"
 
 #define SCAN_MAX_DISKS 40
@@ -137,8 +139,13 @@ static u32 scan_disks(const struct jb_options *o, bool have_bios, struct disk_id
 	return n;
 }
 
-/* An ELF core (or a compressed dump, for a clear error later) starts at this sector? */
-static bool image_at(struct disk *dk, u64 lba)
+enum probe { PROBE_NONE, PROBE_IMAGE, PROBE_USED };
+
+/*
+ * Does an image start at this sector: a jumpback image (used or not), an ELF core, or a
+ * compressed dump (an image too, so that the user gets the clear error about it)?
+ */
+static enum probe image_at(struct disk *dk, u64 lba)
 {
 	struct jb_diag ignore;
 	const struct elf32_ehdr *h = (const struct elf32_ehdr *)probe_sector;
@@ -146,12 +153,17 @@ static bool image_at(struct disk *dk, u64 lba)
 	if (lba >= dk->sectors ||
 	    disk_read_bytes(dk, lba * DISK_SECTOR_SIZE, (uintptr_t)probe_sector, DISK_SECTOR_SIZE,
 			    &ignore))
-		return false;
+		return PROBE_NONE;
+	if (jbi_has_magic(probe_sector, DISK_SECTOR_SIZE))
+		return le32(probe_sector + JBI_STATE_OFFSET) == JBI_STATE_USED ? PROBE_USED
+									 : PROBE_IMAGE;
 	if (probe_sector[0] == 'K' && probe_sector[1] == 'D' && probe_sector[2] == 'U' &&
 	    probe_sector[3] == 'M' && probe_sector[4] == 'P')
-		return true;
+		return PROBE_IMAGE;
 	return probe_sector[0] == 0x7F && probe_sector[1] == 'E' && probe_sector[2] == 'L' &&
-	       probe_sector[3] == 'F' && h->e_type == ET_CORE;
+			       probe_sector[3] == 'F' && h->e_type == ET_CORE
+		       ? PROBE_IMAGE
+		       : PROBE_NONE;
 }
 
 struct scan_state {
@@ -178,16 +190,21 @@ static void seen_add(struct scan_state *s, const char *fmt, ...)
 		s->used = sizeof(s->seen) - 1;
 }
 
-static void scan_found(struct scan_state *s, struct disk_id id, u32 part, const char *name)
+static void scan_found(struct scan_state *s, struct disk_id id, u32 part, const char *name,
+		       enum probe what)
 {
-	if (s->found++ == 0) {
+	const char *kind = what == PROBE_USED ? "a used image (skipped)" : "an image";
+
+	if (what == PROBE_NONE)
+		return;
+	if (what == PROBE_IMAGE && s->found++ == 0) {
 		s->id = id;
 		s->part = part;
 	}
 	if (part)
-		seen_add(s, "%s%s partition %u holds an image", s->used ? "; " : "", name, part);
+		seen_add(s, "%s%s partition %u holds %s", s->used ? "; " : "", name, part, kind);
 	else
-		seen_add(s, "%s%s holds an image", s->used ? "; " : "", name);
+		seen_add(s, "%s%s holds %s", s->used ? "; " : "", name, kind);
 }
 
 /* Looks at one disk for the PARTUUID/PARTLABEL, or (auto) for images at partition starts. */
@@ -203,18 +220,17 @@ static void scan_disk(const struct jb_options *o, struct disk_id id, struct disk
 	u32 before = s->found;
 
 	if (o->resume == RESUME_AUTO) {
-		if (image_at(dk, o->resume_offset))
-			scan_found(s, id, 0, dk->name);
+		scan_found(s, id, 0, dk->name, image_at(dk, o->resume_offset));
 		for (u32 i = 0; i < ptab.n; i++)
-			if (ptab.part[i].sectors > o->resume_offset &&
-			    image_at(dk, ptab.part[i].first_lba + o->resume_offset))
-				scan_found(s, id, ptab.part[i].number, dk->name);
+			if (ptab.part[i].sectors > o->resume_offset)
+				scan_found(s, id, ptab.part[i].number, dk->name,
+					   image_at(dk, ptab.part[i].first_lba + o->resume_offset));
 	} else {
 		const struct part *p = o->resume == RESUME_PARTUUID ? part_by_uuid(&ptab, o->resume_name)
 								    : part_by_label(&ptab, o->resume_name);
 
 		if (p)
-			scan_found(s, id, p->number, dk->name);
+			scan_found(s, id, p->number, dk->name, PROBE_IMAGE);
 	}
 	if (s->found == before)
 		seen_add(s, "%s%s: %s, %u partitions, no match", s->used ? "; " : "", dk->name,

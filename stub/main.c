@@ -11,6 +11,8 @@
 #include "elfcore.h"
 #include "fatal.h"
 #include "final.h"
+#include "fmt.h"
+#include "jbimage.h"
 #include "locate.h"
 #include "options.h"
 #include "plan.h"
@@ -32,6 +34,10 @@ static struct plan plan;
 static u8 header_buf[HEADER_BUF_SIZE] __attribute__((aligned(512)));
 static struct final_handoff handoff;
 static struct image_loc loc;
+static struct jbi_header jbi __attribute__((aligned(512)));
+static bool have_jbi;  /* the image has a jumpback header */
+static u64 core_base;  /* the ELF core's first byte on the disk */
+static u64 core_bytes; /* its size (raw vmcore: up to the end of its partition or disk) */
 
 static void check(int rc, const struct jb_diag *d)
 {
@@ -52,11 +58,38 @@ static void print_ram_map(void)
 		ram.n, boot.mem_from_mmap ? "Multiboot memory map" : "mem_lower/mem_upper");
 }
 
+/* A jumpback image header in front of the core? Checks it and sets core_base/core_bytes. */
+static void read_image_header(struct jb_diag *d)
+{
+	u64 area = loc.sectors * DISK_SECTOR_SIZE;
+	char created[32];
+
+	core_base = loc.base_lba * DISK_SECTOR_SIZE;
+	core_bytes = area;
+	check(disk_read_bytes(&disk, core_base, (uintptr_t)&jbi, DISK_SECTOR_SIZE, d), d);
+	if (!jbi_has_magic(jbi.magic, sizeof(jbi.magic)))
+		return;
+	if (area >= JBI_HEADER_SIZE)
+		check(disk_read_bytes(&disk, core_base, (uintptr_t)&jbi, JBI_HEADER_SIZE, d), d);
+	check(jbi_check(&jbi, area, d), d);
+	fmt_time_utc(created, sizeof(created), jbi.created);
+	kprintf("image: jumpback image of kernel %s, written %s, %s\n", jbi.release, created,
+		jbi.state == JBI_STATE_USED ? "already used" : "not used yet");
+	if (jbi.state == JBI_STATE_USED)
+		fatal_fmt(-JB_EBADIMG,
+			  "the image on %s was resumed once already (marked used); resuming it again"
+			  " would bring back a stale system: write a new image",
+			  loc.where);
+	have_jbi = true;
+	core_base += JBI_HEADER_SIZE;
+	core_bytes = jbi.core_size;
+}
+
 /* Reads and parses the ELF and program headers. */
 static void read_headers(struct jb_diag *d)
 {
-	u64 base = loc.base_lba * DISK_SECTOR_SIZE;
-	u64 image_size = loc.sectors * DISK_SECTOR_SIZE;
+	u64 base = core_base;
+	u64 image_size = core_bytes;
 	u64 first = image_size < 4096 ? image_size : 4096;
 	u64 need;
 
@@ -77,7 +110,11 @@ static void read_headers(struct jb_diag *d)
 	check(rc, d);
 	kprintf("image: ELF%u core, %s, %u PT_LOAD segments, %u notes, on %s at sector %llu\n",
 		core.elf_class, core.machine == EM_X86_64 ? "x86_64" : "i386", core.nseg,
-		core.nnotes, loc.where, (unsigned long long)loc.base_lba);
+		core.nnotes, loc.where, (unsigned long long)(base / DISK_SECTOR_SIZE));
+	if (have_jbi && jbi.nhash != core.nseg)
+		fatal_fmt(-JB_EBADIMG,
+			  "image header lists %u segment checksums, the core has %u PT_LOAD segments",
+			  jbi.nhash, core.nseg);
 }
 
 static bool entry_in_image(u64 entry)
@@ -93,24 +130,28 @@ static void choose_handoff(void)
 {
 	enum jb_mode mode = opts.mode;
 	u64 ram_top = ram.r[ram.n - 1].end;
+	u64 entry = opts.entry_set ? opts.entry : jbi.entry;
+	bool pae = opts.pae >= 0 ? opts.pae == 1 : have_jbi && (jbi.flags & JBI_FLAG_PAE);
 
-	if (mode == MODE_AUTO)
+	if (mode == MODE_AUTO && have_jbi)
+		mode = jbi.flags & JBI_FLAG_MODE64 ? MODE_64 : MODE_32;
+	else if (mode == MODE_AUTO)
 		mode = core.machine == EM_X86_64 ? MODE_64 : MODE_32;
-	if (!opts.entry_set)
+	if (!opts.entry_set && !have_jbi)
 		fatal_fmt(-JB_ECMDLINE,
 			  "no entry= given: a raw vmcore needs kernel A's jump-back entry"
 			  " (kexec_jump_back_entry from kernel B) on the command line");
-	if (mode == MODE_32 && opts.entry >= ADDR_LIMIT_32)
-		fatal_fmt(-JB_ECMDLINE, "entry=0x%llx is above 4 GiB; a 32-bit entry must be below",
-			  (unsigned long long)opts.entry);
-	if (!entry_in_image(opts.entry))
+	if (mode == MODE_32 && entry >= ADDR_LIMIT_32)
+		fatal_fmt(-JB_ECMDLINE, "entry 0x%llx is above 4 GiB; a 32-bit entry must be below",
+			  (unsigned long long)entry);
+	if (!entry_in_image(entry))
 		fatal_fmt(-JB_EBADIMG,
-			  "entry=0x%llx is not inside any segment of the image; check entry=",
-			  (unsigned long long)opts.entry);
+			  "entry 0x%llx (%s) is not inside any segment of the image",
+			  (unsigned long long)entry, opts.entry_set ? "entry=" : "image header");
 	handoff = (struct final_handoff){
 		.mode = mode == MODE_64 ? 64 : 32,
-		.pae = opts.pae == 1,
-		.entry = opts.entry,
+		.pae = pae,
+		.entry = entry,
 		.map_top = ram_top > ADDR_LIMIT_32 ? ram_top : ADDR_LIMIT_32,
 		.serial_port = opts.serial_port,
 	};
@@ -148,6 +189,53 @@ static void build_plan(struct jb_diag *d)
 		restore_print_plan(&plan);
 }
 
+/* verify=: the header's checksums, when there are any (DESIGN.md §3). */
+static const u64 *verify_hashes(void)
+{
+	if (opts.verify == VERIFY_ON && !have_jbi)
+		fatal_fmt(-JB_ECMDLINE, "verify=on, but a raw vmcore carries no checksums; write a"
+					" jumpback image with tools/jbwrite");
+	if (opts.verify == VERIFY_OFF || !have_jbi) {
+		if (have_jbi)
+			kprintf("warning: verify=off: the data checksums are not checked\n");
+		return NULL;
+	}
+	return jbi.seg_hash;
+}
+
+/*
+ * The last step that may fail: the image's state becomes USED on disk (read back to be
+ * sure), so a second boot cannot resume a stale system. `keep` skips it (snapshot boot).
+ */
+static void mark_used(struct jb_diag *d)
+{
+	static u8 sector[DISK_SECTOR_SIZE] __attribute__((aligned(512)));
+	u64 lba = loc.base_lba;
+	const u32 used = JBI_STATE_USED;
+
+	check(disk_read_bytes(&disk, lba * DISK_SECTOR_SIZE, (uintptr_t)sector, sizeof(sector), d),
+	      d);
+	if (!jbi_has_magic(sector, sizeof(sector)))
+		fatal_fmt(-JB_EIO, "the image header on %s changed during the restore", loc.where);
+	copy_bytes(sector + JBI_STATE_OFFSET, &used, sizeof(used));
+	int rc = disk_write_sectors(&disk, lba, 1, sector, d);
+
+	if (rc)
+		fatal_fmt(rc, "could not mark the image used (%s); boot with keep to resume without"
+			      " marking it", d->text);
+	zero_bytes(sector, sizeof(sector));
+	check(disk_read_bytes(&disk, lba * DISK_SECTOR_SIZE, (uintptr_t)sector, sizeof(sector), d),
+	      d);
+	u32 state;
+
+	copy_bytes(&state, sector + JBI_STATE_OFFSET, sizeof(state));
+	if (state != JBI_STATE_USED)
+		fatal_fmt(-JB_EIO, "the image on %s did not stay marked used (state 0x%08x after"
+				   " writing); boot with keep to resume without marking it",
+			  loc.where, state);
+	kprintf("image marked used on %s (LBA %llu)\n", loc.where, (unsigned long long)lba);
+}
+
 void jb_main(u32 magic, u32 mbi_addr)
 {
 	struct jb_diag d = { "" };
@@ -174,12 +262,15 @@ void jb_main(u32 magic, u32 mbi_addr)
 	check(ram_map_build(boot.mem, boot.nmem, &ram, &d), &d);
 	print_ram_map();
 	check(locate_image(&opts, !boot.efi, &disk, &loc, &d), &d);
+	read_image_header(&d);
 	read_headers(&d);
+	if (have_jbi)
+		check(jbi_memmap_check(&jbi, &ram, &d), &d);
 	choose_handoff();
 	build_plan(&d);
 	u64 t0 = timer_now_us();
 
-	check(restore_run(&(struct restore_src){ &disk, loc.base_lba * DISK_SECTOR_SIZE },
+	check(restore_run(&(struct restore_src){ &disk, core_base, verify_hashes(), core.nseg },
 			  &plan, opts.dryrun, &d),
 	      &d);
 	u64 us = timer_now_us() - t0;
@@ -194,6 +285,8 @@ void jb_main(u32 magic, u32 mbi_addr)
 			(unsigned long long)handoff.entry, handoff.mode);
 		stop_after_success();
 	}
+	if (have_jbi && !opts.keep)
+		mark_used(&d);
 	disk_quiesce(&disk);
 	kprintf("jumping to 0x%08llx (%u-bit)\n", (unsigned long long)handoff.entry, handoff.mode);
 	final_run(&plan, &handoff);

@@ -38,6 +38,44 @@ void restore_print_plan(const struct plan *p)
 	kprintf("  final stage at 0x%llx\n", (unsigned long long)p->final_at);
 }
 
+/* Hashing segment data as it lands: ops of a segment come in file order (lib/plan.c). */
+struct verify {
+	const u64 *want; /* NULL: no check */
+	u32 nseg;
+	u32 seg; /* being hashed, or UINT32_MAX */
+	struct jbhash h;
+};
+
+static int verify_finish(struct verify *v, struct jb_diag *d)
+{
+	if (!v->want || v->seg == UINT32_MAX)
+		return 0;
+	u64 got = jbhash_final(&v->h);
+	u32 seg = v->seg;
+
+	v->seg = UINT32_MAX;
+	if (got == v->want[seg])
+		return 0;
+	return diag_fail(d, -JB_EMISMATCH,
+			 "segment %u: data checksum mismatch (header 0x%016llx, read 0x%016llx);"
+			 " the image was damaged or changed after it was written",
+			 seg, (unsigned long long)v->want[seg], (unsigned long long)got);
+}
+
+/* Starts hashing op's segment if it is a new one. */
+static int verify_enter(struct verify *v, u32 seg, struct jb_diag *d)
+{
+	if (!v->want || seg == v->seg)
+		return 0;
+	int rc = verify_finish(v, d);
+
+	if (rc)
+		return rc;
+	v->seg = seg;
+	jbhash_init(&v->h);
+	return 0;
+}
+
 struct progress {
 	u64 total;
 	u64 done;
@@ -65,9 +103,14 @@ static void progress_add(struct progress *pr, u64 bytes)
 #define RESTORE_CHUNK (16u << 20)
 
 static int restore_op(const struct restore_src *src, const struct plan_op *op, bool dryrun,
-		      struct progress *pr, struct jb_diag *d)
+		      struct progress *pr, struct verify *v, struct jb_diag *d)
 {
 	u64 done = 0;
+	bool data = op->kind == PLAN_READ || op->kind == PLAN_CHECK;
+	int rc = data ? verify_enter(v, op->seg, d) : 0;
+
+	if (rc)
+		return rc;
 	struct jb_diag io; /* the disk layer's message, wrapped with the segment */
 
 	while (done < op->len) {
@@ -83,11 +126,12 @@ static int restore_op(const struct restore_src *src, const struct plan_op *op, b
 
 		if (op->kind == PLAN_READ || op->kind == PLAN_CHECK) {
 			u64 to = to_scratch ? (uintptr_t)restore_scratch : target;
-			int rc = disk_read_bytes(src->dk, file, to, n, &io);
-
+			rc = disk_read_bytes(src->dk, file, to, n, &io);
 			if (rc)
 				return diag_fail(d, rc, "segment %u at 0x%llx: %s", op->seg,
 						 (unsigned long long)(op->dest + done), io.text);
+			if (v->want)
+				phys_hash(&v->h, to, n);
 		}
 		if (!dryrun) {
 			if (op->kind == PLAN_ZERO)
@@ -118,16 +162,35 @@ int restore_run(const struct restore_src *src, const struct plan *p, bool dryrun
 		struct jb_diag *d)
 {
 	struct progress pr = { 0 };
+	struct verify v = { .want = src->seg_hash, .nseg = src->nseg, .seg = UINT32_MAX };
+	struct jbhash empty;
+	int rc;
 
 	for (u32 i = 0; i < p->nops; i++)
 		pr.total += p->op[i].len;
 	if (pr.total == 0)
 		pr.total = 1;
 	for (u32 i = 0; i < p->nops; i++) {
-		int rc = restore_op(src, &p->op[i], dryrun, &pr, d);
-
+		rc = restore_op(src, &p->op[i], dryrun, &pr, &v, d);
 		if (rc)
 			return rc;
+	}
+	rc = verify_finish(&v, d);
+	if (rc || !v.want)
+		return rc;
+	/* A segment with no file data was never entered: its hash is that of nothing. */
+	jbhash_init(&empty);
+	for (u32 s = 0; s < v.nseg; s++) {
+		bool has_data = false;
+
+		for (u32 i = 0; i < p->nops && !has_data; i++)
+			has_data = p->op[i].seg == s &&
+				   (p->op[i].kind == PLAN_READ || p->op[i].kind == PLAN_CHECK);
+		if (!has_data && v.want[s] != jbhash_final(&empty))
+			return diag_fail(d, -JB_EMISMATCH,
+					 "segment %u has no file data but its header checksum is"
+					 " 0x%016llx",
+					 s, (unsigned long long)v.want[s]);
 	}
 	return 0;
 }
