@@ -31,6 +31,7 @@ struct ahci_host {
 	u32 pi;
 	u32 cap;
 	bool port_open; /* `port` runs with our command list */
+	u32 announced;  /* ports whose IDENTIFY line was printed */
 	char name[16];
 };
 
@@ -400,6 +401,9 @@ int ahci_open(u32 controller, u32 port, struct disk *out, struct jb_diag *d)
 		.priv = &host,
 	};
 	fmt_buf(out->name, sizeof(out->name), "%s", host.name);
+	if (host.announced & (1u << port))
+		return 0;
+	host.announced |= 1u << port; /* a scan and the final open both come here */
 	kprintf("%s: %s, %llu sectors (%llu MiB), controller %02x:%02x.%u AHCI %x.%x\n", host.name,
 		model, (unsigned long long)out->sectors, (unsigned long long)(out->sectors >> 11),
 		host.pci.bus, host.pci.dev, host.pci.fn, hba_read(AHCI_VS) >> 16,

@@ -32,6 +32,8 @@ class Ctx:
         self.payload = os.path.join(build, "test", "payload.elf")
         self.payload64 = os.path.join(build, "test", "payload64.elf")
         self.mkcore_bin = os.path.join(build, "tools", "mkcore")
+        self.jbwrite_bin = os.path.join(build, "tools", "jbwrite")
+        self.memmaps = {}
 
     def path(self, name):
         return os.path.join(self.tmp, name)
@@ -220,6 +222,186 @@ def returned_test(bits):
             raise Failure(f"no report of kernel A returning\n{res.describe()}")
     test.__name__ = f"test_kernel_a_returns_{bits}"
     return test
+
+
+# ---- jumpback images (tools/jbwrite) ------------------------------------------------------
+JBI_HEADER_SIZE = 8192
+JBI_STATE = {b"VALD": "valid", b"USED": "used"}
+
+
+def machine_memmap(c, mem, disk_args_fn):
+    """This machine's usable RAM as jumpback sees it (a dry boot of the stub prints it), as a
+    jbwrite --memmap-file: what kernel B's /sys/firmware/memmap would say."""
+    key = (mem, disk_args_fn.__name__)
+    if key not in c.memmaps:
+        blank = c.path("memmap-probe.img")
+        with open(blank, "wb") as f:
+            f.truncate(1 << 20)
+        res = c.restore(None, "resume=auto onerror=reboot", mem=mem,
+                        disk_args=disk_args_fn(blank), timeout=ERROR_TIMEOUT)
+        ranges = re.findall(r"^jumpback:   RAM (0x[0-9a-f]+)-(0x[0-9a-f]+)$", res.serial, re.M)
+        if not ranges:
+            raise Failure(f"no RAM lines from the stub\n{res.describe()}")
+        c.memmaps[key] = "# usable RAM as the stub saw it\n" + "".join(
+            f"{start} {end} usable\n" for start, end in ranges)
+    path = c.path(f"memmap-{mem}-{disk_args_fn.__name__}.txt")
+    with open(path, "w") as f:  # the runner clears its folder after each test
+        f.write(c.memmaps[key])
+    return path
+
+
+def ahci_disk(path):
+    return qemu.ahci_disk_args(path)
+
+
+def jbwrite(c, core, out, entry, memmap, *extra):
+    res = subprocess.run([c.jbwrite_bin, "--core", core, "--out", out, "--entry", hex(entry),
+                          "--memmap-file", memmap, "--quiet"] + list(extra),
+                         capture_output=True, text=True, timeout=120)
+    if res.returncode != 0:
+        raise Failure(f"jbwrite failed: {res.stderr.strip()}")
+    qemu.pad_to_sectors(out)
+    return out
+
+
+def image_state(path, offset=0):
+    with open(path, "rb") as f:
+        f.seek(offset + 12)
+        return JBI_STATE.get(f.read(4), "damaged")
+
+
+def make_image(c, name, *mkcore_args, payload=None, mem="128M", disk_args_fn=ahci_disk):
+    core, entry = c.mkcore(name + ".core", *mkcore_args, payload=payload)
+    image = jbwrite(c, core, c.path(name + ".img"), entry, machine_memmap(c, mem, disk_args_fn))
+    return image, entry, core
+
+
+def test_image_restores_and_is_marked_used(c):
+    """A jumpback image needs no entry=; after the jump it is marked used, and a second boot
+    refuses it."""
+    image, entry, _ = make_image(c, "jbi")
+    res = c.restore(image, "resume=ahci:0")
+    if "jumpback: image: jumpback image of kernel" not in res.serial:
+        raise Failure(f"the image header was not recognised\n{res.describe()}")
+    if "jumpback: image marked used" not in res.serial:
+        raise Failure(f"no 'image marked used' line\n{res.describe()}")
+    expect_resumed(res, entry)
+    if image_state(image) != "used":
+        raise Failure(f"the image on disk is {image_state(image)}, not used")
+    res = c.restore(image, "resume=ahci:0 onerror=reboot", timeout=ERROR_TIMEOUT)
+    expect_error(res, "resumed once already")
+
+
+def test_image_keep(c):
+    """keep: the image stays valid and resumes again (snapshot boot)."""
+    image, entry, _ = make_image(c, "jbi-keep")
+    for _ in range(2):
+        res = c.restore(image, "resume=ahci:0 keep")
+        expect_resumed(res, entry)
+        if image_state(image) != "valid":
+            raise Failure("keep did not leave the image valid")
+
+
+def test_image_64bit(c):
+    """The header's mode flag: an x86_64 image resumes in long mode without mode= or entry=."""
+    image, entry, _ = make_image(c, "jbi64", "--machine", "x86_64", payload=c.payload64)
+    expect_resumed(c.restore(image, "resume=ahci:0"), entry, bits=64)
+
+
+def test_image_via_bios(c):
+    """Through int 13h: the image is read and marked used with AH=43h."""
+    image, entry, _ = make_image(c, "jbi-bios", disk_args_fn=ide_disk_args)
+    res = c.restore(image, "resume=bios:0x80", disk_args=ide_disk_args(image))
+    expect_resumed(res, entry)
+    if image_state(image) != "used":
+        raise Failure("the BIOS path did not mark the image used")
+
+
+def corrupt_big_segment(c, core, image):
+    """Flips one byte inside the big segment's data in the image; returns nothing."""
+    out = subprocess.run([c.mkcore_bin, "--payload", c.payload, "--out", c.path("scratch.core"),
+                          "--seed", str(c.seed)], capture_output=True, text=True).stdout
+    m = re.search(r"paddr=0x0*2000000 .*offset=(0x[0-9a-f]+)", out)
+    if not m:
+        raise Failure("mkcore did not list the big segment")
+    at = JBI_HEADER_SIZE + int(m.group(1), 16) + 12345
+    with open(image, "r+b") as f:
+        f.seek(at)
+        byte = f.read(1)
+        f.seek(at)
+        f.write(bytes([byte[0] ^ 0x40]))
+
+
+def test_image_checksum_mismatch(c):
+    """One flipped data byte: the segment checksum stops the restore before the jump, and the
+    image is not marked used."""
+    image, entry, core = make_image(c, "jbi-bad")
+    corrupt_big_segment(c, core, image)
+    res = c.restore(image, "resume=ahci:0 onerror=reboot", timeout=ERROR_TIMEOUT)
+    expect_error(res, "data checksum mismatch")
+    if image_state(image) != "valid":
+        raise Failure("a failed image was marked used")
+
+
+def test_image_dryrun_verifies(c):
+    image, entry, core = make_image(c, "jbi-dry")
+    corrupt_big_segment(c, core, image)
+    res = c.restore(image, "resume=ahci:0 dryrun onerror=reboot", timeout=ERROR_TIMEOUT)
+    expect_error(res, "data checksum mismatch")
+
+
+def test_image_verify_off(c):
+    """verify=off skips the checksums: the corrupted byte reaches kernel A, which notices."""
+    image, entry, core = make_image(c, "jbi-off")
+    corrupt_big_segment(c, core, image)
+    res = c.restore(image, "resume=ahci:0 verify=off")
+    if "verify=off" not in res.serial or res.status != qemu.EXIT_PAYLOAD_FAIL:
+        raise Failure(f"expected the payload to find the flipped byte\n{res.describe()}")
+
+
+def test_image_memmap_differs(c):
+    """An image made on a 128 MiB machine, resumed with 256 MiB: refused."""
+    image, entry, _ = make_image(c, "jbi-mm")
+    res = c.restore(image, "resume=ahci:0 onerror=reboot", mem="256M", timeout=ERROR_TIMEOUT)
+    expect_error(res, "memory map differs")
+
+
+def test_image_header_damaged(c):
+    image, entry, _ = make_image(c, "jbi-crc")
+    with open(image, "r+b") as f:
+        f.seek(100)  # inside the release string
+        f.write(b"X")
+    res = c.restore(image, "resume=ahci:0 onerror=reboot", timeout=ERROR_TIMEOUT)
+    expect_error(res, "CRC mismatch")
+
+
+def test_image_auto_skips_used(c):
+    """resume=auto with a used image on port 0 and a valid one on port 1 takes the valid one."""
+    used, _, _ = make_image(c, "jbi-used")
+    with open(used, "r+b") as f:
+        f.seek(12)
+        f.write(b"USED")
+    image, entry, _ = make_image(c, "jbi-fresh")
+    args = ["-device", "ahci,id=ahci",
+            "-drive", f"if=none,id=d0,format=raw,file={used}", "-device", "ide-hd,drive=d0,bus=ahci.0",
+            "-drive", f"if=none,id=d1,format=raw,file={image}", "-device", "ide-hd,drive=d1,bus=ahci.1"]
+    res = c.restore(None, "", disk_args=args)
+    if "resume=auto: the image is on ahci:1" not in res.serial:
+        raise Failure(f"auto did not pick the valid image\n{res.describe()}")
+    expect_resumed(res, entry)
+
+
+def test_qemu_dump_image_flow(c):
+    """The whole hibernation flow: a real dump of a running guest (kernel B's /proc/vmcore)
+    written with jbwrite into a GPT partition, found by resume=auto with no entry=, restored,
+    verified and marked used."""
+    dump, entry = dump_running_guest(c, "128M")
+    image = jbwrite(c, dump, c.path("flow.jbi"), entry, machine_memmap(c, "128M", ahci_disk))
+    disk, _, _ = partitioned_disk(c, "flow.img", image, "gpt")
+    res = c.restore(disk, "")
+    if "resume=auto: the image is on ahci:0 partition 2" not in res.serial:
+        raise Failure(f"auto did not find the image\n{res.describe()}")
+    expect_resumed(res, entry)
 
 
 def test_error_no_entry(c):
@@ -582,6 +764,17 @@ TESTS = [
     test_pae_mismatch_detected,
     returned_test(32),
     returned_test(64),
+    test_image_restores_and_is_marked_used,
+    test_image_keep,
+    test_image_64bit,
+    test_image_via_bios,
+    test_image_checksum_mismatch,
+    test_image_dryrun_verifies,
+    test_image_verify_off,
+    test_image_memmap_differs,
+    test_image_header_damaged,
+    test_image_auto_skips_used,
+    test_qemu_dump_image_flow,
     test_error_no_entry,
     test_error_entry_outside_image,
     test_error_empty_port,

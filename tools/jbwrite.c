@@ -1,0 +1,954 @@
+/*
+ * jbwrite: writes a jumpback image (docs/image-format.md) in kernel B: kernel A's ELF core
+ * (/proc/vmcore) behind an 8 KiB header with the entry, the CPU mode, the firmware memory map
+ * and a jbhash64 of every PT_LOAD. `jbwrite --show IMAGE [--verify]` prints and checks one.
+ */
+#define _FILE_OFFSET_BITS 64
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef __linux__
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#endif
+
+#include "elf.h"
+#include "elfcore.h"
+#include "errors.h"
+#include "fmt.h"
+#include "jbhash.h"
+#include "jbimage.h"
+#include "le.h"
+#include "plan.h"
+
+/* The header is built and written as a host struct: the host must be little-endian. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "jbwrite writes a little-endian header");
+
+#define SECTOR_SIZE 512u
+#define CHUNK_SIZE (4u << 20)       /* copy unit: large reads keep /proc/vmcore and disks busy */
+#define HEADERS_MAX (64u << 20)     /* ELF + program headers further in than this are absurd */
+#define NOTES_MAX (64u << 20)       /* PT_NOTE bytes read when looking for VMCOREINFO */
+#define MEMMAP_SYSFS_DEFAULT "/sys/firmware/memmap"
+#define MEMMAP_TYPE_RESERVED 2
+#define LINE_MAX_LEN 512
+#define RELEASE_UNKNOWN "unknown"
+#define VMCOREINFO_NAME "VMCOREINFO"
+#define OSRELEASE_KEY "OSRELEASE="
+
+enum cpu_mode { MODE_AUTO, MODE_32, MODE_64 };
+
+struct options {
+	const char *core;
+	const char *out;
+	const char *show;
+	const char *memmap_sysfs;
+	const char *memmap_file;
+	const char *release;
+	u64 entry;
+	bool has_entry;
+	enum cpu_mode mode;
+	bool pae;
+	u64 offset_sectors;
+	u64 created;
+	bool has_created;
+	bool dry_run;
+	bool quiet;
+	bool verify;
+};
+
+/* An open core, image or output: a regular file (also /proc/vmcore) or a block device. */
+struct file {
+	int fd;
+	const char *path;
+	u64 size; /* bytes it holds now */
+	bool is_blk;
+	dev_t dev;
+	ino_t ino;
+};
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "jbwrite: error: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static void usage_print(FILE *f)
+{
+	fprintf(f,
+		"usage: jbwrite --core CORE --out DEV --entry ADDR [--mode 32|64|auto] [--pae]\n"
+		"               [--release STR] [--memmap-sysfs DIR | --memmap-file FILE]\n"
+		"               [--offset SECTORS] [--created UNIXTIME] [--dry-run] [--quiet]\n"
+		"       jbwrite --show IMAGE [--offset SECTORS] [--verify]\n"
+		"  writes kernel A's ELF core (/proc/vmcore) as a jumpback image: the core at\n"
+		"  byte SECTORS*512+8192 of DEV, then the 8 KiB header at byte SECTORS*512\n"
+		"  --entry ADDR         kexec_jump_back_entry= from kernel B's command line\n"
+		"  --mode M             CPU mode kernel A is entered in; auto (default): 64 for\n"
+		"                       an EM_X86_64 core, 32 for EM_386\n"
+		"  --pae                32-bit kernel A runs with PAE paging\n"
+		"  --release STR        kernel A's release (default: VMCOREINFO's OSRELEASE)\n"
+		"  --memmap-sysfs DIR   firmware memory map (default %s)\n"
+		"  --memmap-file FILE   memory map as lines 'START END TYPE' (END exclusive;\n"
+		"                       hex 0x.. or decimal; TYPE a number, usable or reserved)\n"
+		"  --created T          creation time, seconds since 1970 (default: now)\n"
+		"  --dry-run            read and hash everything, print the header, write nothing\n"
+		"  --show IMAGE         print an image's header and check its CRC; --verify also\n"
+		"                       recomputes every segment hash from the image\n",
+		MEMMAP_SYSFS_DEFAULT);
+}
+
+static void usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "jbwrite: error: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	usage_print(stderr);
+	exit(1);
+}
+
+/* A u64 in hex ("0x...") or decimal (leading zeros stay decimal); the whole string. */
+static bool parse_u64(const char *s, u64 *out)
+{
+	int base = 10;
+	char *end;
+	unsigned long long v;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	if (!(base == 16 ? (*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') ||
+				   (*s >= 'A' && *s <= 'F')
+			 : *s >= '0' && *s <= '9'))
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, base);
+	if (errno || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
+static void options_parse(int argc, char **argv, struct options *o)
+{
+	*o = (struct options){ .mode = MODE_AUTO };
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		bool has_value = i + 1 < argc;
+		const char *v = has_value ? argv[i + 1] : NULL;
+		bool *flag = !strcmp(a, "--pae")       ? &o->pae
+			     : !strcmp(a, "--dry-run") ? &o->dry_run
+			     : !strcmp(a, "--quiet")   ? &o->quiet
+			     : !strcmp(a, "--verify")  ? &o->verify
+						       : NULL;
+
+		if (flag) {
+			*flag = true;
+			continue;
+		}
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage_print(stdout);
+			exit(0);
+		}
+		if (strncmp(a, "--", 2))
+			usage("unexpected argument '%s'", a);
+		if (!has_value)
+			usage("option %s needs a value", a);
+		i++;
+		if (!strcmp(a, "--core")) {
+			o->core = v;
+		} else if (!strcmp(a, "--out")) {
+			o->out = v;
+		} else if (!strcmp(a, "--show")) {
+			o->show = v;
+		} else if (!strcmp(a, "--memmap-sysfs")) {
+			o->memmap_sysfs = v;
+		} else if (!strcmp(a, "--memmap-file")) {
+			o->memmap_file = v;
+		} else if (!strcmp(a, "--release")) {
+			o->release = v;
+		} else if (!strcmp(a, "--entry")) {
+			if (!parse_u64(v, &o->entry))
+				usage("--entry '%s' is not a number (0x hex or decimal)", v);
+			o->has_entry = true;
+		} else if (!strcmp(a, "--mode")) {
+			if (!strcmp(v, "32"))
+				o->mode = MODE_32;
+			else if (!strcmp(v, "64"))
+				o->mode = MODE_64;
+			else if (!strcmp(v, "auto"))
+				o->mode = MODE_AUTO;
+			else
+				usage("--mode wants 32, 64 or auto, not '%s'", v);
+		} else if (!strcmp(a, "--offset")) {
+			if (!parse_u64(v, &o->offset_sectors) ||
+			    o->offset_sectors > UINT64_MAX / SECTOR_SIZE / 2)
+				usage("--offset '%s' is not a sector count", v);
+		} else if (!strcmp(a, "--created")) {
+			if (!parse_u64(v, &o->created))
+				usage("--created '%s' is not a number of seconds since 1970", v);
+			o->has_created = true;
+		} else {
+			usage("unknown option %s", a);
+		}
+	}
+	if (o->show) {
+		if (o->core || o->out || o->has_entry || o->dry_run)
+			usage("--show takes only --offset and --verify");
+		return;
+	}
+	if (o->verify)
+		usage("--verify goes with --show");
+	if (!o->core || (!o->out && !o->dry_run) || !o->has_entry)
+		usage("--core, --out and --entry are required (--out not with --dry-run)");
+	if (o->entry == 0)
+		usage("--entry 0 cannot be kernel A's jump-back entry; give the"
+		      " kexec_jump_back_entry= value from kernel B's command line");
+	if (o->memmap_sysfs && o->memmap_file)
+		usage("give --memmap-sysfs or --memmap-file, not both");
+	if (o->release && strlen(o->release) >= JBI_RELEASE_SIZE)
+		usage("--release is %zu bytes, at most %u fit", strlen(o->release),
+		      JBI_RELEASE_SIZE - 1);
+	if (o->mode == MODE_64 && o->pae)
+		usage("--pae is for a 32-bit kernel A; --mode 64 enters long mode");
+}
+
+/* ---- files ----------------------------------------------------------------------------- */
+
+static void file_stat(struct file *f)
+{
+	struct stat st;
+
+	if (fstat(f->fd, &st) != 0)
+		die("%s: %s", f->path, strerror(errno));
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	f->is_blk = S_ISBLK(st.st_mode);
+	if (S_ISREG(st.st_mode)) {
+		f->size = (u64)st.st_size;
+		return;
+	}
+#ifdef BLKGETSIZE64
+	if (f->is_blk) {
+		uint64_t bytes;
+
+		if (ioctl(f->fd, BLKGETSIZE64, &bytes) != 0)
+			die("%s: cannot get the block device's size: %s", f->path, strerror(errno));
+		f->size = bytes;
+		return;
+	}
+#endif
+	die("%s is neither a regular file nor a block device (a pipe cannot be used: the"
+	    " size must be known before reading)",
+	    f->path);
+}
+
+static void file_open(struct file *f, const char *path, int flags)
+{
+	f->path = path;
+	f->fd = open(path, flags | O_CLOEXEC, 0600); /* the image holds all of kernel A's RAM */
+	if (f->fd < 0)
+		die("cannot open %s: %s", path, strerror(errno));
+	file_stat(f);
+}
+
+static void file_read_at(const struct file *f, u64 off, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(f->fd, (u8 *)buf + done, len - done, (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die("%s: read error at byte %llu: %s", f->path,
+			    (unsigned long long)(off + done), strerror(errno));
+		if (n == 0)
+			die("%s: ends at byte %llu, expected %llu bytes", f->path,
+			    (unsigned long long)(off + done), (unsigned long long)(off + len));
+		done += (size_t)n;
+	}
+}
+
+static void file_write_at(const struct file *f, u64 off, const void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pwrite(f->fd, (const u8 *)buf + done, len - done, (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			die("%s: write error at byte %llu: %s", f->path,
+			    (unsigned long long)(off + done), n < 0 ? strerror(errno) : "no progress");
+		done += (size_t)n;
+	}
+}
+
+static void file_sync(const struct file *f)
+{
+	if (fsync(f->fd) != 0)
+		die("%s: fsync: %s", f->path, strerror(errno));
+}
+
+/* ---- the core: headers, notes, one streaming pass ---------------------------------------- */
+
+/*
+ * A core as a range [at, at + size) of a file, and its first `have` bytes (up to one chunk)
+ * in buf: the stream starts from them, so the headers and notes are usually read only once.
+ */
+struct core_src {
+	const struct file *f;
+	u64 at;
+	u64 size;
+	u8 *buf;
+	size_t have;
+	u8 *hdrs; /* the ELF and program headers: buf, or a copy when they run past it */
+	u64 hdrs_len;
+	struct elf_core core;
+};
+
+/* Bytes [off, off + len) of the core into a new buffer, from buf where it holds them. */
+static u8 *core_bytes(const struct core_src *c, u64 off, u64 len)
+{
+	u8 *p = malloc(len ? (size_t)len : 1);
+
+	if (!p)
+		die("out of memory for 0x%llx bytes of %s", (unsigned long long)len, c->f->path);
+	u64 from_buf = off < c->have ? (len < c->have - off ? len : c->have - off) : 0;
+
+	memcpy(p, c->buf + off, (size_t)from_buf);
+	if (from_buf < len)
+		file_read_at(c->f, c->at + off + from_buf, p + from_buf, (size_t)(len - from_buf));
+	return p;
+}
+
+static void core_open(struct core_src *c, const struct file *f, u64 at, u64 size, const char *what)
+{
+	struct jb_diag d = { "" };
+	u64 need;
+
+	c->f = f;
+	c->at = at;
+	c->size = size;
+	c->have = size < CHUNK_SIZE ? (size_t)size : CHUNK_SIZE;
+	c->buf = malloc(CHUNK_SIZE);
+	if (!c->buf)
+		die("out of memory");
+	file_read_at(f, at, c->buf, c->have);
+	int rc = elfcore_headers_len(c->buf, c->have, size, &need, &d);
+
+	if (rc)
+		die("%s: %s: %s", what, jb_strerror(rc), d.text);
+	if (need > HEADERS_MAX)
+		die("%s: the program headers end at byte 0x%llx; more than %u MiB of headers is"
+		    " not a vmcore", what, (unsigned long long)need, HEADERS_MAX >> 20);
+	c->hdrs_len = need;
+	c->hdrs = need <= c->have ? c->buf : core_bytes(c, 0, need);
+	rc = elfcore_parse(c->hdrs, (size_t)need, size, &c->core, &d);
+	if (rc)
+		die("%s: %s: %s", what, jb_strerror(rc), d.text);
+}
+
+static void core_close(struct core_src *c)
+{
+	if (c->hdrs != c->buf)
+		free(c->hdrs);
+	free(c->buf);
+}
+
+/*
+ * Reads the core once, in order, chunk by chunk: each chunk feeds the hash of every segment
+ * whose file data it meets (segments may share or overlap data, in any order), then goes to
+ * out at out_at + its position when out is given. hash[i] gets core.seg[i]'s jbhash64.
+ */
+static void core_stream(struct core_src *c, u64 *hash, const struct file *out, u64 out_at)
+{
+	static struct jbhash hs[ELFCORE_MAX_SEGS];
+	const struct elf_core *core = &c->core;
+	size_t n = c->have;
+
+	for (u32 i = 0; i < core->nseg; i++)
+		jbhash_init(&hs[i]);
+	for (u64 pos = 0; pos < c->size; pos += n) {
+		if (pos) {
+			n = c->size - pos < CHUNK_SIZE ? (size_t)(c->size - pos) : CHUNK_SIZE;
+			file_read_at(c->f, c->at + pos, c->buf, n);
+		}
+		for (u32 i = 0; i < core->nseg; i++) {
+			/* elfcore_parse checked offset + filesz <= size: no overflow here. */
+			u64 lo = core->seg[i].offset, hi = lo + core->seg[i].filesz;
+
+			if (lo < pos)
+				lo = pos;
+			if (hi > pos + n)
+				hi = pos + n;
+			if (lo < hi)
+				jbhash_update(&hs[i], c->buf + (lo - pos), (size_t)(hi - lo));
+		}
+		if (out)
+			file_write_at(out, out_at + pos, c->buf, n);
+	}
+	c->have = 0; /* buf now holds the last chunk */
+	for (u32 i = 0; i < core->nseg; i++)
+		hash[i] = jbhash_final(&hs[i]);
+}
+
+/* The value of the OSRELEASE= line in a VMCOREINFO note's text, or false. */
+static bool osrelease_find(const u8 *text, u64 len, char *release, const char *what)
+{
+	const size_t key = sizeof(OSRELEASE_KEY) - 1;
+
+	for (u64 at = 0; at < len;) {
+		u64 end = at;
+
+		while (end < len && text[end] != '\n' && text[end] != '\0')
+			end++;
+		if (end - at >= key && !memcmp(text + at, OSRELEASE_KEY, key)) {
+			u64 vlen = end - at - key;
+
+			if (vlen == 0)
+				return false;
+			if (vlen >= JBI_RELEASE_SIZE)
+				die("%s: VMCOREINFO's OSRELEASE is %llu bytes, at most %u fit; give"
+				    " --release", what, (unsigned long long)vlen, JBI_RELEASE_SIZE - 1);
+			memcpy(release, text + at + key, (size_t)vlen);
+			release[vlen] = '\0';
+			return true;
+		}
+		if (end < len && text[end] == '\0')
+			break;
+		at = end + 1;
+	}
+	return false;
+}
+
+/* Walks the notes of one PT_NOTE (4-byte aligned, as the kernel writes them in vmcore). */
+static bool notes_release(const u8 *p, u64 len, char *release, const char *what)
+{
+	const size_t name_len = sizeof(VMCOREINFO_NAME) - 1;
+
+	for (u64 off = 0; len - off >= 12;) {
+		u64 namesz = le32(p + off), descsz = le32(p + off + 4);
+		u64 name = off + 12, desc = name + ((namesz + 3) & ~3ull);
+		u64 next = desc + ((descsz + 3) & ~3ull);
+
+		if (desc > len || descsz > len - desc)
+			return false; /* a damaged note ends the walk; the release stays unknown */
+		if ((namesz == name_len || (namesz == name_len + 1 && p[name + name_len] == 0)) &&
+		    !memcmp(p + name, VMCOREINFO_NAME, name_len))
+			return osrelease_find(p + desc, descsz, release, what);
+		if (next > len)
+			break;
+		off = next;
+	}
+	return false;
+}
+
+/* Kernel A's release from the core's VMCOREINFO note; false when there is none. */
+static bool core_release(struct core_src *c, char *release, const char *what)
+{
+	const u8 *h = c->hdrs;
+	bool is64 = c->core.elf_class == 64;
+	u64 phoff = is64 ? le64(h + 32) : le32(h + 28);
+	u32 phnum = is64 ? le16(h + 56) : le16(h + 44);
+	u32 phentsize = is64 ? sizeof(struct elf64_phdr) : sizeof(struct elf32_phdr);
+
+	/* lib/elfcore.c skips notes; its checks made this table safe to read. */
+	for (u32 i = 0; i < phnum; i++) {
+		const u8 *ph = h + phoff + (u64)i * phentsize;
+		u64 off = is64 ? le64(ph + 8) : le32(ph + 4);
+		u64 len = is64 ? le64(ph + 32) : le32(ph + 16);
+
+		if (le32(ph) != PT_NOTE || len == 0)
+			continue;
+		if (off > c->size || len > c->size - off || len > NOTES_MAX)
+			continue; /* not readable here; the stub ignores notes too */
+		u8 *notes = core_bytes(c, off, len);
+		bool found = notes_release(notes, len, release, what);
+
+		free(notes);
+		if (found)
+			return true;
+	}
+	return false;
+}
+
+/* ---- the memory map -------------------------------------------------------------------- */
+
+struct memmap {
+	u32 n;
+	struct jbi_mem e[JBI_MAX_MEM];
+};
+
+static void memmap_add(struct memmap *m, u64 start, u64 len, u32 type, const char *where)
+{
+	if (m->n == JBI_MAX_MEM)
+		die("%s: more than %u memory map entries; the image holds at most %u", where,
+		    JBI_MAX_MEM, JBI_MAX_MEM);
+	m->e[m->n++] = (struct jbi_mem){ .start = start, .len = len, .type = type };
+}
+
+/* One line of a small sysfs file, without its newline. */
+static void sysfs_read(const char *dir, const char *entry, const char *name, char *out,
+		       size_t size)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, entry, name);
+	f = fopen(path, "r");
+	if (!f)
+		die("memory map: cannot open %s: %s", path, strerror(errno));
+	if (!fgets(out, (int)size, f))
+		die("memory map: %s is empty", path);
+	fclose(f);
+	out[strcspn(out, "\n")] = '\0';
+}
+
+/* The e820 type of a /sys/firmware/memmap type name (drivers/firmware/memmap.c). */
+static u32 sysfs_type(const char *name)
+{
+	static const struct {
+		const char *name;
+		u32 type;
+	} types[] = {
+		{ "System RAM", 1 },  { "Reserved", 2 }, { "ACPI Tables", 3 },
+		{ "ACPI Non-volatile Storage", 4 }, { "Unusable memory", 5 },
+		{ "Persistent Memory", 7 },
+	};
+
+	for (size_t i = 0; i < JB_ARRAY_LEN(types); i++)
+		if (!strcmp(name, types[i].name))
+			return types[i].type;
+	return MEMMAP_TYPE_RESERVED;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Subdirectories 0, 1, 2, ... of dir, in numeric order, each with start, end (inclusive), type. */
+static void memmap_sysfs(const char *dir, struct memmap *m)
+{
+	static u64 idx[JBI_MAX_MEM + 1];
+	u32 n = 0;
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		die("memory map: cannot open %s: %s (give --memmap-file or --memmap-sysfs)", dir,
+		    strerror(errno));
+	while ((de = readdir(d))) {
+		u64 v;
+
+		if (!parse_u64(de->d_name, &v) || (de->d_name[0] == '0' && de->d_name[1]))
+			continue; /* only the numbered entries */
+		if (n == JB_ARRAY_LEN(idx))
+			die("memory map: %s has more than %u entries; the image holds at most %u",
+			    dir, JBI_MAX_MEM, JBI_MAX_MEM);
+		idx[n++] = v;
+	}
+	closedir(d);
+	qsort(idx, n, sizeof(idx[0]), entry_cmp);
+	for (u32 i = 0; i < n; i++) {
+		char entry[32], start_s[64], end_s[64], type_s[128], where[4200];
+		u64 start, end;
+
+		snprintf(entry, sizeof(entry), "%llu", (unsigned long long)idx[i]);
+		snprintf(where, sizeof(where), "%s/%s", dir, entry);
+		sysfs_read(dir, entry, "start", start_s, sizeof(start_s));
+		sysfs_read(dir, entry, "end", end_s, sizeof(end_s));
+		sysfs_read(dir, entry, "type", type_s, sizeof(type_s));
+		if (!parse_u64(start_s, &start))
+			die("memory map: %s/start '%s' is not a number", where, start_s);
+		if (!parse_u64(end_s, &end))
+			die("memory map: %s/end '%s' is not a number", where, end_s);
+		if (end < start || (start == 0 && end == UINT64_MAX))
+			die("memory map: %s: end 0x%llx is before start 0x%llx", where,
+			    (unsigned long long)end, (unsigned long long)start);
+		memmap_add(m, start, end - start + 1, sysfs_type(type_s), where);
+	}
+}
+
+/* A memmap-file TYPE: a number, or usable / reserved. */
+static bool file_type(const char *s, u32 *type)
+{
+	u64 v;
+
+	if (!strcmp(s, "usable")) {
+		*type = MEM_TYPE_USABLE;
+		return true;
+	}
+	if (!strcmp(s, "reserved")) {
+		*type = MEMMAP_TYPE_RESERVED;
+		return true;
+	}
+	if (!parse_u64(s, &v) || v > UINT32_MAX)
+		return false;
+	*type = (u32)v;
+	return true;
+}
+
+/* Lines "START END TYPE" (END exclusive), '#' starts a comment. */
+static void memmap_file(const char *path, struct memmap *m)
+{
+	char line[LINE_MAX_LEN];
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		die("memory map: cannot open %s: %s", path, strerror(errno));
+	for (u32 lineno = 1; fgets(line, sizeof(line), f); lineno++) {
+		char where[4200], *word[4], *save = NULL;
+		u32 nword = 0, type;
+		u64 start, end;
+
+		snprintf(where, sizeof(where), "%s:%u", path, lineno);
+		if (!strchr(line, '\n') && !feof(f))
+			die("memory map: %s: line longer than %u bytes", where, LINE_MAX_LEN - 2);
+		line[strcspn(line, "#\n")] = '\0';
+		for (char *w = strtok_r(line, " \t\r", &save); w; w = strtok_r(NULL, " \t\r", &save)) {
+			if (nword == JB_ARRAY_LEN(word))
+				die("memory map: %s: more than 3 words; want START END TYPE", where);
+			word[nword++] = w;
+		}
+		if (nword == 0)
+			continue;
+		if (nword != 3)
+			die("memory map: %s: %u words; want START END TYPE", where, nword);
+		if (!parse_u64(word[0], &start))
+			die("memory map: %s: START '%s' is not a number", where, word[0]);
+		if (!parse_u64(word[1], &end))
+			die("memory map: %s: END '%s' is not a number", where, word[1]);
+		if (!file_type(word[2], &type))
+			die("memory map: %s: TYPE '%s' is not a number, usable or reserved", where,
+			    word[2]);
+		if (end <= start)
+			die("memory map: %s: END 0x%llx is not above START 0x%llx (END is"
+			    " exclusive)", where, (unsigned long long)end, (unsigned long long)start);
+		memmap_add(m, start, end - start, type, where);
+	}
+	if (ferror(f))
+		die("memory map: cannot read %s", path);
+	fclose(f);
+}
+
+/* The map from the options, checked to give usable RAM as the stub will compute it. */
+static void memmap_load(const struct options *o, struct memmap *m, struct ram_map *ram)
+{
+	static struct mem_entry e[JBI_MAX_MEM];
+	struct jb_diag d = { "" };
+	struct stat st;
+	const char *where = o->memmap_file ? o->memmap_file : o->memmap_sysfs;
+
+	m->n = 0;
+	if (o->memmap_file) {
+		memmap_file(o->memmap_file, m);
+	} else if (o->memmap_sysfs) {
+		memmap_sysfs(o->memmap_sysfs, m);
+	} else if (stat(MEMMAP_SYSFS_DEFAULT, &st) == 0 && S_ISDIR(st.st_mode)) {
+		where = MEMMAP_SYSFS_DEFAULT;
+		memmap_sysfs(where, m);
+	} else {
+		die("memory map: %s does not exist; give --memmap-file or --memmap-sysfs (the stub"
+		    " refuses an image whose map differs from the machine's, so an image without"
+		    " one would never resume)", MEMMAP_SYSFS_DEFAULT);
+	}
+	if (m->n == 0)
+		die("memory map: %s lists no entries", where);
+	for (u32 i = 0; i < m->n; i++)
+		e[i] = (struct mem_entry){ m->e[i].start, m->e[i].len, m->e[i].type };
+	int rc = ram_map_build(e, m->n, ram, &d);
+
+	if (rc)
+		die("memory map: %s: %s: %s", where, jb_strerror(rc), d.text);
+}
+
+/* ---- the header ------------------------------------------------------------------------ */
+
+static const char *mem_type_name(u32 type)
+{
+	switch (type) {
+	case 1: return "usable";
+	case 2: return "reserved";
+	case 3: return "ACPI tables";
+	case 4: return "ACPI NVS";
+	case 5: return "unusable";
+	case 7: return "persistent";
+	default: return "other";
+	}
+}
+
+static const char *state_name(u32 state)
+{
+	return state == JBI_STATE_VALID ? "VALD (not resumed yet)"
+	       : state == JBI_STATE_USED ? "USED (resumed once)"
+					 : "unknown";
+}
+
+static void header_print(const struct jbi_header *h)
+{
+	char when[40];
+
+	fmt_time_utc(when, sizeof(when), h->created);
+	printf("state: %s 0x%08x\n", state_name(h->state), h->state);
+	printf("entry: 0x%llx\n", (unsigned long long)h->entry);
+	printf("mode: %s%s (flags 0x%x)\n", h->flags & JBI_FLAG_MODE64 ? "64" : "32",
+	       h->flags & JBI_FLAG_PAE ? " PAE" : "", h->flags);
+	printf("release: %.*s\n", JBI_RELEASE_SIZE, h->release);
+	printf("created: %s (%llu)\n", when, (unsigned long long)h->created);
+	printf("core: %llu bytes at offset %llu\n", (unsigned long long)h->core_size,
+	       (unsigned long long)h->core_offset);
+	printf("memory map: %u entries (end exclusive)\n", h->nmem);
+	for (u32 i = 0; i < h->nmem && i < JBI_MAX_MEM; i++) {
+		const struct jbi_mem *e = &h->mem[i];
+
+		printf("  mem %u: 0x%016llx-0x%016llx type %u %s\n", i,
+		       (unsigned long long)e->start, (unsigned long long)(e->start + e->len),
+		       e->type, mem_type_name(e->type));
+	}
+	printf("hashes: %u\n", h->nhash);
+}
+
+static void hashes_print(const struct elf_core *core, const u64 *hash)
+{
+	for (u32 i = 0; i < core->nseg; i++) {
+		const struct elf_seg *s = &core->seg[i];
+
+		printf("  segment %u (phdr %u, paddr 0x%llx, 0x%llx bytes): 0x%016llx\n", i,
+		       s->phdr_index, (unsigned long long)s->paddr, (unsigned long long)s->filesz,
+		       (unsigned long long)hash[i]);
+	}
+}
+
+/* Everything but the hashes and the CRC. */
+static void header_build(const struct options *o, const struct core_src *c,
+			 const struct memmap *m, const char *release, struct jbi_header *h)
+{
+	memset(h, 0, sizeof(*h));
+	memcpy(h->magic, JBI_MAGIC, sizeof(h->magic));
+	h->version = JBI_VERSION;
+	h->state = JBI_STATE_VALID;
+	h->header_size = JBI_HEADER_SIZE;
+	bool mode64 = o->mode == MODE_64 || (o->mode == MODE_AUTO && c->core.machine == EM_X86_64);
+
+	if (mode64 && o->pae)
+		die("--pae is for a 32-bit kernel A, and %s is an EM_X86_64 core (mode 64);"
+		    " give --mode 32 if kernel A is 32-bit", o->core);
+	if (!mode64 && o->entry > UINT32_MAX)
+		die("--entry 0x%llx is above 4 GiB, out of reach of a 32-bit kernel A",
+		    (unsigned long long)o->entry);
+	h->flags = (mode64 ? JBI_FLAG_MODE64 : 0) | (o->pae ? JBI_FLAG_PAE : 0);
+	h->nmem = m->n;
+	memcpy(h->mem, m->e, m->n * sizeof(m->e[0]));
+	h->entry = o->entry;
+	h->core_offset = JBI_HEADER_SIZE;
+	h->core_size = c->size;
+	h->created = o->has_created ? o->created : (u64)time(NULL);
+	h->nhash = c->core.nseg;
+	memcpy(h->release, release, strnlen(release, sizeof(h->release) - 1)); /* NUL-padded */
+}
+
+/* Warns about segments the stub would refuse: outside the recorded usable RAM. */
+static void segments_check(const struct elf_core *core, const struct ram_map *ram)
+{
+	for (u32 i = 0; i < core->nseg; i++) {
+		const struct elf_seg *s = &core->seg[i];
+
+		if (!ram_map_contains(ram, s->paddr, s->paddr + s->memsz))
+			fprintf(stderr,
+				"jbwrite: warning: segment %u (phdr %u) at 0x%llx (+0x%llx) is not"
+				" inside usable RAM of the memory map; the stub will refuse it\n",
+				i, s->phdr_index, (unsigned long long)s->paddr,
+				(unsigned long long)s->memsz);
+	}
+}
+
+/* ---- writing --------------------------------------------------------------------------- */
+
+static int write_main(const struct options *o)
+{
+	static struct jbi_header h;
+	static struct core_src c;
+	static struct memmap m;
+	static struct ram_map ram;
+	static u64 hash[ELFCORE_MAX_SEGS];
+	struct file core_f, out_f;
+	struct jb_diag d = { "" };
+	char release[JBI_RELEASE_SIZE] = RELEASE_UNKNOWN;
+	const u64 base = o->offset_sectors * SECTOR_SIZE;
+
+	file_open(&core_f, o->core, O_RDONLY);
+	core_open(&c, &core_f, 0, core_f.size, o->core);
+	if (o->release)
+		snprintf(release, sizeof(release), "%s", o->release);
+	else
+		core_release(&c, release, o->core);
+	memmap_load(o, &m, &ram);
+	header_build(o, &c, &m, release, &h);
+	if (!o->quiet)
+		segments_check(&c.core, &ram);
+
+	if (!o->dry_run) {
+		file_open(&out_f, o->out, O_RDWR | O_CREAT);
+		if (out_f.dev == core_f.dev && out_f.ino == core_f.ino)
+			die("--out %s is the core itself", o->out);
+		if (out_f.is_blk && (out_f.size < base || out_f.size - base < JBI_HEADER_SIZE ||
+				     out_f.size - base - JBI_HEADER_SIZE < c.size))
+			die("%s holds %llu bytes; the image needs %llu at byte %llu", o->out,
+			    (unsigned long long)out_f.size,
+			    (unsigned long long)(JBI_HEADER_SIZE + c.size), (unsigned long long)base);
+		/* No old header may describe a half-written core: wipe it before the core. */
+		static const u8 zeros[JBI_HEADER_SIZE];
+
+		file_write_at(&out_f, base, zeros, sizeof(zeros));
+		file_sync(&out_f);
+	}
+	core_stream(&c, hash, o->dry_run ? NULL : &out_f, base + JBI_HEADER_SIZE);
+	memcpy(h.seg_hash, hash, c.core.nseg * sizeof(hash[0]));
+	h.header_crc = jbi_header_crc(&h);
+	int rc = jbi_check(&h, JBI_HEADER_SIZE + c.size, &d);
+
+	if (rc)
+		die("internal: the header fails its own check: %s: %s", jb_strerror(rc), d.text);
+	if (!o->dry_run) {
+		/* The core is on disk before a header can vouch for it. */
+		file_sync(&out_f);
+		file_write_at(&out_f, base, &h, sizeof(h));
+		file_sync(&out_f);
+		if (close(out_f.fd) != 0)
+			die("%s: close: %s", o->out, strerror(errno));
+	}
+	close(core_f.fd);
+	if (o->dry_run && !o->quiet) {
+		header_print(&h);
+		hashes_print(&c.core, hash);
+	}
+	if (!o->quiet)
+		printf("jbwrite: %s entry 0x%llx, mode %s%s, %u segments hashed, core %llu bytes,"
+		       " release %s -> %s at byte %llu\n",
+		       o->dry_run ? "dry run (nothing written):" : "wrote image:",
+		       (unsigned long long)h.entry, h.flags & JBI_FLAG_MODE64 ? "64" : "32",
+		       h.flags & JBI_FLAG_PAE ? " PAE" : "", h.nhash,
+		       (unsigned long long)h.core_size, h.release, o->out ? o->out : "-",
+		       (unsigned long long)base);
+	core_close(&c);
+	return 0;
+}
+
+/* ---- showing --------------------------------------------------------------------------- */
+
+/* Recomputes every segment hash from the image's core; returns how many differ. */
+static u32 show_verify(const struct options *o, const struct file *f, u64 base,
+		       const struct jbi_header *h)
+{
+	static struct core_src c;
+	static u64 hash[ELFCORE_MAX_SEGS];
+	char what[4200];
+	u32 bad = 0;
+
+	snprintf(what, sizeof(what), "%s: the core at byte %llu", o->show,
+		 (unsigned long long)(base + h->core_offset));
+	core_open(&c, f, base + h->core_offset, h->core_size, what);
+	if (c.core.nseg != h->nhash) {
+		u32 most = c.core.nseg > h->nhash ? c.core.nseg : h->nhash;
+
+		printf("verify: the core has %u PT_LOAD segments, the header %u hashes\n",
+		       c.core.nseg, h->nhash);
+		core_close(&c);
+		return most;
+	}
+	core_stream(&c, hash, NULL, 0);
+	for (u32 i = 0; i < c.core.nseg; i++) {
+		const struct elf_seg *s = &c.core.seg[i];
+		bool same = hash[i] == h->seg_hash[i];
+
+		printf("  segment %u (phdr %u, paddr 0x%llx, 0x%llx bytes): ", i, s->phdr_index,
+		       (unsigned long long)s->paddr, (unsigned long long)s->filesz);
+		if (same)
+			printf("0x%016llx ok\n", (unsigned long long)hash[i]);
+		else
+			printf("DIFFERS: stored 0x%016llx, computed 0x%016llx\n",
+			       (unsigned long long)h->seg_hash[i], (unsigned long long)hash[i]);
+		bad += !same;
+	}
+	printf("verify: %u of %u segment hashes match\n", c.core.nseg - bad, c.core.nseg);
+	core_close(&c);
+	return bad;
+}
+
+static int show_main(const struct options *o)
+{
+	static struct jbi_header h;
+	struct file f;
+	struct jb_diag d = { "" };
+	const u64 base = o->offset_sectors * SECTOR_SIZE;
+
+	file_open(&f, o->show, O_RDONLY);
+	if (f.size < base || f.size - base < JBI_HEADER_SIZE)
+		die("%s: %llu bytes, no room for an image header at byte %llu", o->show,
+		    (unsigned long long)f.size, (unsigned long long)base);
+	file_read_at(&f, base, &h, sizeof(h));
+	if (!jbi_has_magic(h.magic, sizeof(h.magic)))
+		die("%s: no jumpback image at byte %llu (no JUMPBACK magic)", o->show,
+		    (unsigned long long)base);
+	printf("image: %s at byte %llu\n", o->show, (unsigned long long)base);
+	header_print(&h);
+	u32 crc = jbi_header_crc(&h);
+
+	printf("header CRC: 0x%08x %s\n", h.header_crc,
+	       crc == h.header_crc ? "ok" : "MISMATCH");
+	int rc = jbi_check(&h, f.size - base, &d);
+
+	if (rc) {
+		printf("check: FAILED: %s: %s\n", jb_strerror(rc), d.text);
+		fprintf(stderr, "jbwrite: error: %s: %s: %s\n", o->show, jb_strerror(rc), d.text);
+		close(f.fd);
+		return 1;
+	}
+	printf("check: ok\n");
+	u32 bad = o->verify ? show_verify(o, &f, base, &h) : 0;
+
+	close(f.fd);
+	if (bad) {
+		fprintf(stderr, "jbwrite: error: %s: %u segment hashes differ\n", o->show, bad);
+		return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+
+	options_parse(argc, argv, &o);
+	return o.show ? show_main(&o) : write_main(&o);
+}
