@@ -91,7 +91,8 @@ qemu-test: all
 	$(Q)$(PYTHON) test/qemu/run_tests.py --build $(BUILD)
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_BIN) $(FUZZ_STANDALONE_BIN) $(FUZZ_PART_BIN)
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BIN) $(FUZZ_STANDALONE_BIN) $(FUZZ_PART_BIN) \
+		$(FUZZ_JBI_BIN)
 	$(Q)$(PYTHON) test/run_all.py --build $(BUILD) $(UNIT_BIN)
 
 demo: deps

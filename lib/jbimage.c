@@ -71,12 +71,16 @@ int jbi_memmap_check(const struct jbi_header *h, const struct ram_map *now, stru
 	static struct mem_entry entries[JBI_MAX_MEM];
 	static struct ram_map then;
 
+	if (h->nmem > JBI_MAX_MEM)
+		return diag_fail(d, -JB_EBADIMG, "image header: %u memory map entries (at most %u)",
+				 h->nmem, JBI_MAX_MEM);
 	for (u32 i = 0; i < h->nmem; i++)
 		entries[i] = (struct mem_entry){ h->mem[i].start, h->mem[i].len, h->mem[i].type };
-	int rc = ram_map_build(entries, h->nmem, &then, d);
+	struct jb_diag why = { "" };
 
-	if (rc)
-		return diag_fail(d, -JB_EBADIMG, "image header: the recorded memory map is unusable");
+	if (ram_map_build(entries, h->nmem, &then, &why))
+		return diag_fail(d, -JB_EBADIMG, "image header: the recorded memory map: %s",
+				 why.text);
 	for (u32 i = 0; i < then.n || i < now->n; i++) {
 		if (i < then.n && i < now->n && then.r[i].start == now->r[i].start &&
 		    then.r[i].end == now->r[i].end)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The whole suite behind `make test`: host unit tests (ASan+UBSan), the standalone fuzz runs
-of the parsers, partinfo against sfdisk/sgdisk/blkid, then the QEMU tests. Closes with
-'N passed, N failed' over all of them."""
+of the parsers, partinfo against sfdisk/sgdisk/blkid, jbwrite against an independent reader,
+then the QEMU tests. Closes with 'N passed, N failed' over all of them."""
 import argparse
 import os
 import re
@@ -41,25 +41,31 @@ def main():
             failed += 1
             print(f"FAIL {os.path.basename(unit)} (exit {rc}):\n{out[-3000:]}")
 
-    for name in ("fuzz_parsers", "fuzz_part"):
+    # fuzz_jbimage's inputs are 8 KiB headers, each checked in full: fewer of them.
+    for name, iterations in (("fuzz_parsers", args.fuzz_iterations),
+                             ("fuzz_part", args.fuzz_iterations),
+                             ("fuzz_jbimage", args.fuzz_iterations // 10)):
         fuzz = os.path.join(args.build, "fuzz", name)
-        rc, out, secs = run([fuzz, str(args.fuzz_iterations)], 600)
+        rc, out, secs = run([fuzz, str(iterations)], 600)
         if rc == 0:
             passed += 1
-            print(f"PASS {name}: {args.fuzz_iterations} inputs ({secs:.1f}s)")
+            print(f"PASS {name}: {iterations} inputs ({secs:.1f}s)")
         else:
             failed += 1
             print(f"FAIL {name} (exit {rc}):\n{out[-3000:]}")
 
-    rc, out, secs = run([sys.executable, os.path.join(HERE, "part", "check_partinfo.py"),
-                         "--build", args.build], 600)
-    m = re.search(r"^(\d+) passed, (\d+) failed$", out, re.M)
-    if rc == 0 and m and int(m.group(2)) == 0:
-        passed += 1
-        print(f"PASS check_partinfo: {m.group(1)} checks against sfdisk/sgdisk/blkid ({secs:.1f}s)")
-    else:
-        failed += 1
-        print(f"FAIL check_partinfo (exit {rc}):\n{out[-3000:]}")
+    for script, what in (("part/check_partinfo.py", "partinfo against sfdisk/sgdisk/blkid"),
+                         ("jbwrite/check_jbwrite.py", "jbwrite against an independent reader")):
+        rc, out, secs = run([sys.executable, os.path.join(HERE, script), "--build", args.build],
+                            600)
+        m = re.search(r"^(\d+) passed, (\d+) failed$", out, re.M)
+        name = os.path.basename(script)
+        if rc == 0 and m and int(m.group(2)) == 0:
+            passed += 1
+            print(f"PASS {name}: {m.group(1)} checks, {what} ({secs:.1f}s)")
+        else:
+            failed += 1
+            print(f"FAIL {name} (exit {rc}):\n{out[-3000:]}")
 
     sys.stdout.flush()
     proc = subprocess.Popen([sys.executable, os.path.join(HERE, "qemu", "run_tests.py"),

@@ -57,3 +57,12 @@ fuzz-part: $(FUZZ_PART_LIBFUZZER_BIN) $(FUZZ_PART_BIN)
 	$(Q)$(FUZZ_PART_BIN) --write-seeds $(BUILD)/fuzz/corpus-part
 	$(Q)cd $(BUILD)/fuzz && ./$(notdir $(FUZZ_PART_LIBFUZZER_BIN)) -max_total_time=$(FUZZ_TIME) \
 		-max_len=65536 -print_final_stats=1 corpus-part
+
+# The jumpback image header checks (test/fuzz/fuzz_jbimage.c); standalone only, in the suite.
+FUZZ_JBI_SRC := test/fuzz/fuzz_jbimage.c
+FUZZ_JBI_BIN := $(BUILD)/fuzz/fuzz_jbimage
+
+$(FUZZ_JBI_BIN): $(FUZZ_JBI_SRC) test/fuzz/fuzz_driver.h test/unit/unit_helpers.h $(LIB_HOST_OBJ)
+	@mkdir -p $(@D)
+	@echo "  HOSTLD  $@"
+	$(Q)$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -DFUZZ_STANDALONE -o $@ $(FUZZ_JBI_SRC) $(LIB_HOST_OBJ)

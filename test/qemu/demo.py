@@ -1,9 +1,18 @@
 #!/usr/bin/env python3
-"""make demo: hibernate a running QEMU guest to a disk image with dump-guest-memory, then
-resume it with jumpback on a fresh machine, showing what each side prints."""
+"""make demo: hibernate a running QEMU guest the way kexec hibernation does, then resume it
+with jumpback on a fresh machine, showing what each side prints:
+ 1. "kernel A" (the bare-metal test payload) runs and fills its memory;
+ 2. QEMU's dump-guest-memory writes the running guest's memory as an ELF core, which is what
+    kernel B reads from /proc/vmcore;
+ 3. tools/jbwrite (kernel B's part) writes it to a disk as a jumpback image with checksums;
+ 4. jumpback boots with an empty command line, finds the image, verifies and restores it,
+    marks it used and jumps back; kernel A checks its CPU state and every word of its memory;
+ 5. a second boot of the same disk refuses the used image."""
 import argparse
 import os
 import random
+import re
+import subprocess
 import sys
 import tempfile
 
@@ -20,6 +29,22 @@ def show(title, serial):
             print("  " + line)
 
 
+def machine_memmap(stub, mem, tmp):
+    """The usable RAM of this machine as jumpback sees it (kernel B would read
+    /sys/firmware/memmap), as a jbwrite --memmap-file."""
+    blank = os.path.join(tmp, "probe.img")
+    with open(blank, "wb") as f:
+        f.truncate(1 << 20)
+    res = qemu.run(qemu.machine_args(mem) + qemu.kernel_args(stub, "onerror=reboot")
+                   + qemu.ahci_disk_args(blank), 60)
+    path = os.path.join(tmp, "memmap.txt")
+    with open(path, "w") as f:
+        for start, end in re.findall(r"^jumpback:   RAM (0x[0-9a-f]+)-(0x[0-9a-f]+)$",
+                                     res.serial, re.M):
+            f.write(f"{start} {end} usable\n")
+    return path
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--build", default="build")
@@ -27,41 +52,56 @@ def main():
     args = ap.parse_args()
     stub = os.path.join(args.build, "jumpback.elf")
     payload = os.path.join(args.build, "test", "payload.elf")
+    jbwrite = os.path.join(args.build, "tools", "jbwrite")
     seed = random.randrange(1, 2**31)
 
     with tempfile.TemporaryDirectory(prefix="jbdemo-") as tmp:
-        core = os.path.join(tmp, "vmcore.img")
+        vmcore = os.path.join(tmp, "vmcore")
+        disk = os.path.join(tmp, "disk.img")
         print(f"1. Booting 'kernel A' ({payload}) in a {args.mem} guest; it fills its memory"
               f" (seed {seed}).")
-        print("2. Taking the snapshot with QEMU's dump-guest-memory, like kernel B's"
-              " /proc/vmcore.")
+        print("2. Taking the snapshot with QEMU's dump-guest-memory (kernel B's /proc/vmcore).")
         # The same devices as the restore boot: SeaBIOS's AHCI support takes a page of top RAM.
         blank = os.path.join(tmp, "blank.img")
         with open(blank, "wb") as f:
             f.truncate(1 << 20)
         guest = (qemu.machine_args(args.mem) + qemu.kernel_args(payload, f"seed={seed}")
                  + qemu.ahci_disk_args(blank))
-        match, res = qemu.dump_guest(guest, 300, READY, core,
+        match, res = qemu.dump_guest(guest, 300, READY, vmcore,
                                      lambda m: (int(m.group(2), 16), int(m.group(3), 16)))
         show("kernel A before hibernation", res.serial)
-        if not match or not os.path.exists(core):
+        if not match or not os.path.exists(vmcore):
             print("demo: the guest did not get ready or no snapshot was written\n"
                   + res.describe())
             return 1
-        os.chmod(core, 0o644)
-        qemu.pad_to_sectors(core)
-        entry = int(match.group(1), 16)
-        print(f"\n   snapshot: {os.path.getsize(core) >> 20} MiB ELF core; entry 0x{entry:x}")
+        os.chmod(vmcore, 0o644)
+        entry = match.group(1)
+        print(f"\n   snapshot: {os.path.getsize(vmcore) >> 20} MiB ELF core; entry {entry}")
 
-        append = f"resume=ahci:0 entry=0x{entry:x}"
-        print(f"3. Booting jumpback on a fresh machine: -kernel {stub} -append \"{append}\"")
-        res = qemu.run(qemu.machine_args(args.mem) + qemu.kernel_args(stub, append)
-                       + qemu.ahci_disk_args(core), 300)
+        print(f"3. Writing it as a jumpback image: {jbwrite} --core vmcore --out disk.img"
+              f" --entry {entry} --memmap-file memmap.txt")
+        subprocess.run([jbwrite, "--core", vmcore, "--out", disk, "--entry", entry,
+                        "--memmap-file", machine_memmap(stub, args.mem, tmp),
+                        "--release", "demo-kernel-A"], check=True)
+        qemu.pad_to_sectors(disk)
+
+        print("4. Booting jumpback on a fresh machine with an empty command line")
+        boot = qemu.machine_args(args.mem) + qemu.kernel_args(stub, "") + qemu.ahci_disk_args(disk)
+        res = qemu.run(boot, 300)
         show("jumpback, then the resumed kernel A", res.serial)
         ok = res.status == qemu.EXIT_PAYLOAD_PASS and res.lines("jbtest: PASS")
-        print("\ndemo: " + ("resumed: kernel A found its CPU state and every word of its memory"
-                             " intact" if ok else "FAILED\n" + res.describe()))
-        return 0 if ok else 1
+
+        print("\n5. Booting the same disk again")
+        again = qemu.run(qemu.machine_args(args.mem) + qemu.kernel_args(stub, "onerror=reboot")
+                         + qemu.ahci_disk_args(disk), 60)
+        show("jumpback, second boot", again.serial)
+        refused = bool(again.lines("jumpback: error:")) and not again.lines("jbtest:")
+        if ok and refused:
+            print("\ndemo: resumed: kernel A found its CPU state and every word of its memory"
+                  " intact, and the used image was not resumed twice")
+            return 0
+        print("\ndemo: FAILED\n" + res.describe())
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,638 @@
+#!/usr/bin/env python3
+"""Checks build/tools/jbwrite against docs/image-format.md, read independently in Python.
+
+Makes ELF cores with build/tools/mkcore (ELF64 and ELF32, EM_386 and EM_X86_64) and by hand
+(with VMCOREINFO notes, program headers or notes far into the file, a PT_LOAD with p_memsz 0),
+writes images with jbwrite, and checks every header field with the struct module, the CRC with
+zlib.crc32, each segment hash with a jbhash64 written here from the spec, and that the core
+follows the header byte for byte; then --offset, the sysfs memory map, --dry-run, --show and
+--verify on damaged images, a write that dies half-way, and the error exits.
+Prints one line per check and "N passed, N failed"; exits non-zero on any failure.
+"""
+import argparse
+import array
+import os
+import random
+import re
+import resource
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+
+SECTOR = 512
+HEADER_SIZE = 8192
+MAGIC = b"JUMPBACK"
+STATE_VALID = 0x444C4156
+STATE_USED = 0x44455355
+FLAG_MODE64 = 1
+FLAG_PAE = 2
+MAX_MEM = 128
+MAX_HASHES = 512
+MEM_AT = 144
+HASH_AT = MEM_AT + 24 * MAX_MEM  # 3216
+RESERVED1_AT = HASH_AT + 8 * MAX_HASHES  # 7312
+# magic, version, state, header_size, header_crc, flags, nmem, entry, core_offset, core_size,
+# created, nhash, reserved0, release
+HEADER = struct.Struct("<8sIIIIIIQQQQII72s")
+MEM = struct.Struct("<QQII")
+PT_LOAD, PT_NOTE = 1, 4
+EM_386, EM_X86_64 = 3, 62
+CREATED = 1700000000
+
+# The map of a QEMU guest with -m 128M (mkcore's default layout fits in it).
+MEMMAP_TEXT = """# jumpback test map: START END(exclusive) TYPE
+0x0        0x9fc00    usable
+0x9fc00    0xa0000    reserved   # EBDA
+0xf0000    0x100000   2
+0x100000   0x7fe0000  1
+0x7fe0000  134217728  reserved
+0xfffc0000 0x100000000 reserved
+"""
+MEMMAP = [(0x0, 0x9fc00, 1), (0x9fc00, 0x400, 2), (0xf0000, 0x10000, 2),
+          (0x100000, 0x7ee0000, 1), (0x7fe0000, 0x20000, 2), (0xfffc0000, 0x40000, 2)]
+
+
+class Checks:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+            print(f"PASS {name}")
+        else:
+            self.failed += 1
+            print(f"FAIL {name}" + (f": {detail}" if detail else ""))
+        sys.stdout.flush()
+        return ok
+
+    def equal(self, name, got, want):
+        return self.check(name, got == want, f"got {got!r}, want {want!r}")
+
+
+# ---- jbhash64, from docs/image-format.md ----
+
+M32 = 0xFFFFFFFF
+
+
+def jbhash64(data):
+    a, b = 0x6A756D70, 0x6261636B
+    n = len(data)
+    full = n - n % 4
+    words = array.array("I")
+    assert words.itemsize == 4
+    words.frombytes(bytes(data[:full]))
+    if sys.byteorder != "little":
+        words.byteswap()
+    tail = n - full
+    extra = [int.from_bytes(bytes(data[full:]), "little") | 0x80 << (8 * tail)] if tail else []
+    for w in list(words) + extra + [n & M32, n >> 32]:
+        x = a ^ ((w * 0x9E3779B1) & M32)
+        a = (((x << 13) | (x >> 19)) & M32) * 0x85EBCA77 & M32
+        y = (b + (w ^ a)) & M32
+        b = (((y << 17) | (y >> 15)) & M32) * 0xC2B2AE3D & M32
+
+    def fmix(v):
+        v ^= v >> 16
+        v = v * 0x85EBCA77 & M32
+        v ^= v >> 13
+        v = v * 0xC2B2AE3D & M32
+        return v ^ (v >> 16)
+
+    return fmix(a ^ (((b << 7) | (b >> 25)) & M32)) << 32 | fmix((b + a) & M32)
+
+
+def header_crc(hdr):
+    z = bytearray(hdr)
+    z[12:16] = bytes(4)
+    z[20:24] = bytes(4)
+    return zlib.crc32(bytes(z)) & M32
+
+
+# ---- ELF cores, read and written here ----
+
+def core_loads(core):
+    """(offset, filesz) of each PT_LOAD with p_memsz > 0, in program-header order."""
+    cls = core[4]
+    if cls == 2:
+        phoff, = struct.unpack_from("<Q", core, 32)
+        phentsize, phnum = struct.unpack_from("<HH", core, 54)
+    else:
+        phoff, = struct.unpack_from("<I", core, 28)
+        phentsize, phnum = struct.unpack_from("<HH", core, 42)
+    loads = []
+    for i in range(phnum):
+        p = phoff + i * phentsize
+        if cls == 2:
+            ptype, _, off, _, _, filesz, memsz, _ = struct.unpack_from("<IIQQQQQQ", core, p)
+        else:
+            ptype, off, _, _, filesz, memsz, _, _ = struct.unpack_from("<IIIIIIII", core, p)
+        if ptype == PT_LOAD and memsz > 0:
+            loads.append((off, filesz))
+    return loads
+
+
+def note(name, ntype, desc):
+    n = name + b"\0"
+    pad = lambda b: b + bytes(-len(b) % 4)
+    return struct.pack("<III", len(n), len(desc), ntype) + pad(n) + pad(desc)
+
+
+def build_core(elf32=False, machine=EM_X86_64, notes=b"", loads=(), phdrs_at=None,
+               notes_after=False, seed=1):
+    """An ET_CORE file: [ehdr][phdrs][notes][load data...] with the notes moved after the load
+    data when notes_after, and the program headers at phdrs_at when given. loads are
+    (paddr, filesz, memsz); data is random; memsz 0 loads get no data. Returns bytes."""
+    rng = random.Random(seed)
+    ehsize, phentsize = (52, 32) if elf32 else (64, 56)
+    phnum = (1 if notes else 0) + len(loads)
+    phoff = phdrs_at if phdrs_at is not None else ehsize
+    body_at = ehsize + (0 if phdrs_at is not None else phnum * phentsize)
+    body = bytearray()
+    segs = []
+    if notes and not notes_after:
+        note_off = body_at + len(body)
+        body += notes
+    for paddr, filesz, memsz in loads:
+        body += bytes(rng.randrange(1, 4))  # odd gaps: no offset is aligned
+        off = body_at + len(body)
+        body += rng.randbytes(filesz)
+        segs.append((PT_LOAD, off, paddr, filesz, memsz))
+    if notes and notes_after:
+        body += bytes(5)
+        note_off = body_at + len(body)
+        body += notes
+    if notes:
+        segs.insert(0, (PT_NOTE, note_off, 0, len(notes), 0))
+    out = bytearray(b"\x7fELF" + bytes([1 if elf32 else 2, 1, 1]) + bytes(9))
+    if elf32:
+        out += struct.pack("<HHIIIIIHHHHHH", 4, machine, 1, 0, phoff, 0, 0, ehsize, phentsize,
+                           phnum, 0, 0, 0)
+    else:
+        out += struct.pack("<HHIQQQIHHHHHH", 4, machine, 1, 0, phoff, 0, 0, ehsize, phentsize,
+                           phnum, 0, 0, 0)
+    out += body
+    table = bytearray()
+    for ptype, off, paddr, filesz, memsz in segs:
+        if elf32:
+            table += struct.pack("<IIIIIIII", ptype, off, paddr, paddr, filesz, memsz, 7, 0)
+        else:
+            table += struct.pack("<IIQQQQQQ", ptype, 7, off, paddr, paddr, filesz, memsz, 0)
+    if phdrs_at is None:
+        out[phoff:phoff] = table
+    else:
+        assert phdrs_at >= len(out)
+        out += bytes(phdrs_at - len(out)) + table
+    return bytes(out)
+
+
+# ---- running the tools ----
+
+def run(cmd, check=True, **kw):
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, **kw)
+    if check and res.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({res.returncode}): {res.stderr.strip()}")
+    return res
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def write(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+class Env:
+    def __init__(self, build, tmp):
+        self.jbwrite_bin = os.path.join(build, "tools", "jbwrite")
+        self.mkcore_bin = os.path.join(build, "tools", "mkcore")
+        self.payload32 = os.path.join(build, "test", "payload.elf")
+        self.payload64 = os.path.join(build, "test", "payload64.elf")
+        self.tmp = tmp
+        self.memmap = os.path.join(tmp, "memmap.txt")
+        write(self.memmap, MEMMAP_TEXT.encode())
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def mkcore(self, name, *args, payload64=False):
+        out = self.path(name)
+        res = run([self.mkcore_bin, "--payload", self.payload64 if payload64 else self.payload32,
+                   "--out", out] + list(args))
+        entry = int(re.search(r"^entry=(0x[0-9a-f]+)", res.stdout, re.M).group(1), 16)
+        return out, entry
+
+    def jbwrite(self, *args, **kw):
+        return run([self.jbwrite_bin] + [str(a) for a in args], check=False, **kw)
+
+    def write_image(self, core, out, entry, *extra):
+        return self.jbwrite("--core", core, "--out", out, "--entry", hex(entry),
+                            "--memmap-file", self.memmap, "--created", CREATED, *extra)
+
+
+def parse_header(hdr):
+    f = HEADER.unpack_from(hdr, 0)
+    h = dict(zip(("magic", "version", "state", "header_size", "header_crc", "flags", "nmem",
+                  "entry", "core_offset", "core_size", "created", "nhash", "reserved0",
+                  "release"), f))
+    h["mem"] = [MEM.unpack_from(hdr, MEM_AT + 24 * i) for i in range(MAX_MEM)]
+    h["seg_hash"] = list(struct.unpack_from(f"<{MAX_HASHES}Q", hdr, HASH_AT))
+    return h
+
+
+def check_image(c, env, name, img_path, core_path, offset=0, entry=None, flags=0,
+                release=b"unknown", mem=MEMMAP, created=CREATED):
+    """Checks the image at byte offset of img_path against the core, field by field."""
+    img = read(img_path)
+    core = read(core_path)
+    hdr = img[offset:offset + HEADER_SIZE]
+    if not c.check(f"{name}: header present", len(hdr) == HEADER_SIZE, f"{len(hdr)} bytes"):
+        return
+    h = parse_header(hdr)
+    c.equal(f"{name}: magic", h["magic"], MAGIC)
+    c.equal(f"{name}: version", h["version"], 1)
+    c.equal(f"{name}: state VALD", h["state"], STATE_VALID)
+    c.equal(f"{name}: header_size", h["header_size"], HEADER_SIZE)
+    c.equal(f"{name}: header CRC (zlib)", h["header_crc"], header_crc(hdr))
+    c.equal(f"{name}: flags", h["flags"], flags)
+    c.equal(f"{name}: entry", h["entry"], entry)
+    c.equal(f"{name}: core_offset", h["core_offset"], HEADER_SIZE)
+    c.equal(f"{name}: core_size", h["core_size"], len(core))
+    if isinstance(created, tuple):
+        c.check(f"{name}: created is now", created[0] <= h["created"] <= created[1],
+                f"{h['created']} not in {created}")
+    else:
+        c.equal(f"{name}: created", h["created"], created)
+    c.equal(f"{name}: release", h["release"], release + bytes(72 - len(release)))
+    c.equal(f"{name}: nmem", h["nmem"], len(mem))
+    c.equal(f"{name}: mem entries", [e[:3] for e in h["mem"][:h["nmem"]]], list(mem))
+    c.check(f"{name}: mem padding and unused entries zero",
+            all(e[3] == 0 for e in h["mem"][:h["nmem"]]) and
+            all(e == (0, 0, 0, 0) for e in h["mem"][h["nmem"]:]))
+    loads = core_loads(core)
+    c.equal(f"{name}: nhash", h["nhash"], len(loads))
+    cache = {}
+    want = [cache.setdefault(l, jbhash64(memoryview(core)[l[0]:l[0] + l[1]])) for l in loads]
+    got = h["seg_hash"][:len(loads)]
+    bad = [i for i in range(len(loads)) if got[i] != want[i]]
+    c.check(f"{name}: {len(loads)} segment hashes (jbhash64 in Python)", not bad,
+            f"segments {bad} differ")
+    c.check(f"{name}: reserved fields and unused hashes zero",
+            h["reserved0"] == 0 and not any(h["seg_hash"][len(loads):]) and
+            not any(hdr[RESERVED1_AT:]))
+    c.check(f"{name}: core follows the header byte for byte",
+            img[offset + HEADER_SIZE:offset + HEADER_SIZE + len(core)] == core)
+    res = env.jbwrite("--show", img_path, "--offset", offset // SECTOR, "--verify")
+    c.check(f"{name}: jbwrite --show --verify", res.returncode == 0 and
+            "header CRC: 0x%08x ok" % h["header_crc"] in res.stdout and
+            f"verify: {len(loads)} of {len(loads)} segment hashes match" in res.stdout,
+            f"exit {res.returncode}: {res.stdout[-800:]}{res.stderr}")
+    return h
+
+
+def expect_error(c, env, name, args, words, out=None):
+    """jbwrite exits 1 with 'jbwrite: error:' and every word; writes no out file."""
+    res = env.jbwrite(*args)
+    err = res.stderr
+    ok = res.returncode == 1 and err.startswith("jbwrite: error:") and \
+        all(w in err for w in words) and (out is None or not os.path.exists(out))
+    c.check(f"error: {name}", ok, f"exit {res.returncode}, stderr {err.strip()[:300]!r}")
+
+
+# ---- the checks ----
+
+def check_mkcore_images(c, env):
+    core, entry = env.mkcore("c32.core", "--big-mb", "1", "--seed", "2")
+    img = env.path("c32.img")
+    res = env.write_image(core, img, entry)
+    c.check("EM_386 ELF64 core: jbwrite exits 0", res.returncode == 0, res.stderr)
+    c.check("EM_386 ELF64 core: summary line", re.search(
+        r"wrote image: entry 0x%x, mode 32, \d+ segments hashed, core %d bytes, release unknown"
+        % (entry, os.path.getsize(core)), res.stdout) is not None, res.stdout)
+    check_image(c, env, "EM_386 ELF64 core", img, core, entry=entry, flags=0)
+
+    core, entry = env.mkcore("c32pae.core", "--elf32", "--pae", "--big-mb", "1", "--seed", "3")
+    img = env.path("c32pae.img")
+    res = env.write_image(core, img, entry, "--mode", "32", "--pae")
+    c.check("ELF32 PAE core: jbwrite exits 0", res.returncode == 0, res.stderr)
+    check_image(c, env, "ELF32 PAE core", img, core, entry=entry, flags=FLAG_PAE)
+
+    # The default big segment makes the core 24 MiB: several 4 MiB chunks.
+    core, entry = env.mkcore("c64.core", "--machine", "x86_64", payload64=True)
+    img = env.path("c64.img")
+    t0 = int(time.time())
+    res = env.jbwrite("--core", core, "--out", img, "--entry", hex(entry),
+                      "--memmap-file", env.memmap)
+    t1 = int(time.time())
+    c.check("EM_X86_64 core: jbwrite exits 0", res.returncode == 0, res.stderr)
+    check_image(c, env, "EM_X86_64 core (auto mode 64, created now)", img, core, entry=entry,
+                flags=FLAG_MODE64, created=(t0, t1))
+
+    # --mode 32 on an x86_64 core (a 32-bit kernel on a 64-bit machine's dump), and a
+    # decimal entry.
+    img = env.path("c64as32.img")
+    res = env.jbwrite("--core", core, "--out", img, "--entry", str(entry), "--mode", "32",
+                      "--memmap-file", env.memmap, "--created", CREATED, "--quiet")
+    c.check("--mode 32 --quiet: exit 0, silent", res.returncode == 0 and res.stdout == "",
+            res.stdout + res.stderr)
+    h = parse_header(read(img)[:HEADER_SIZE])
+    c.equal("--mode 32 on an EM_X86_64 core: flags", h["flags"], 0)
+    c.equal("decimal --entry", h["entry"], entry)
+    return core, entry
+
+
+def check_offset(c, env, core, entry):
+    rng = random.Random(7)
+    size = os.path.getsize(core)
+    prefix = rng.randbytes(2048 * SECTOR)
+    suffix = rng.randbytes(65536)
+    disk = env.path("disk.img")
+    write(disk, prefix + rng.randbytes(HEADER_SIZE + size) + suffix)
+    res = env.write_image(core, disk, entry, "--offset", 2048)
+    c.check("--offset 2048: exit 0", res.returncode == 0, res.stderr)
+    data = read(disk)
+    c.check("--offset 2048: bytes before the image untouched", data[:len(prefix)] == prefix)
+    c.check("--offset 2048: bytes after the image untouched (no truncation)",
+            len(data) == len(prefix) + HEADER_SIZE + size + len(suffix) and
+            data[-len(suffix):] == suffix)
+    check_image(c, env, "--offset 2048", disk, core, offset=2048 * SECTOR, entry=entry,
+                flags=FLAG_MODE64)
+    res = env.jbwrite("--show", disk)
+    c.check("--show without the offset: no image at byte 0", res.returncode == 1 and
+            "no jumpback image at byte 0" in res.stderr, res.stderr)
+
+
+def check_vmcoreinfo(c, env):
+    info = b"OSRELEASE=6.1.0-21-amd64+jb\nPAGESIZE=4096\nSYMBOL(swapper_pg_dir)=ffffffff82e0a000\n"
+    prstatus = note(b"CORE", 1, bytes(336))
+    loads = [(0x100000, 0x3000, 0x3000), (0x200000, 0, 0x1000), (0x300000, 0x1234, 0x2000),
+             (0x400000, 0, 0), (0x500000, 7, 8)]
+
+    def one(name, core_bytes, want_release, *extra, flags=FLAG_MODE64):
+        core = env.path(name + ".core")
+        img = env.path(name + ".img")
+        write(core, core_bytes)
+        res = env.write_image(core, img, 0x1000000, *extra)
+        if c.check(f"{name}: exit 0", res.returncode == 0, res.stderr):
+            check_image(c, env, name, img, core, entry=0x1000000, flags=flags, release=want_release)
+
+    # Decoys first: a name of the same length, and Xen's VMCOREINFO_XEN.
+    decoys = note(b"VMCOREINFx", 0, b"OSRELEASE=decoy\n") + \
+        note(b"VMCOREINFO_XEN", 0, b"OSRELEASE=xen\n")
+    one("VMCOREINFO release", build_core(notes=prstatus + decoys + note(b"VMCOREINFO", 0, info),
+                                         loads=loads), b"6.1.0-21-amd64+jb")
+    one("VMCOREINFO, --release wins", build_core(notes=note(b"VMCOREINFO", 0, info),
+                                                 loads=loads),
+        b"my-release", "--release", "my-release")
+    one("ELF32 EM_386 VMCOREINFO", build_core(elf32=True, machine=EM_386,
+                                              notes=note(b"VMCOREINFO", 0, b"OSRELEASE=4.19.0-686-pae\n"),
+                                              loads=loads), b"4.19.0-686-pae", flags=0)
+    one("VMCOREINFO without OSRELEASE", build_core(notes=note(b"VMCOREINFO", 0, b"PAGESIZE=4096\n"),
+                                                   loads=loads), b"unknown")
+    one("no VMCOREINFO note", build_core(notes=prstatus, loads=loads), b"unknown")
+    one("OSRELEASE not on the first line, no final newline",
+        build_core(notes=note(b"VMCOREINFO", 0, b"PAGESIZE=4096\nOSRELEASE=5.10.0-1"),
+                   loads=loads), b"5.10.0-1")
+    # Notes and program headers past the first 4 MiB chunk: read on their own.
+    big = [(0x1000000, 5 << 20, 5 << 20)] + loads
+    one("notes after 5 MiB of data", build_core(notes=note(b"VMCOREINFO", 0, info), loads=big,
+                                                notes_after=True), b"6.1.0-21-amd64+jb")
+    one("program headers at 6 MiB", build_core(notes=note(b"VMCOREINFO", 0, info), loads=big,
+                                               phdrs_at=6 << 20), b"6.1.0-21-amd64+jb")
+    core = env.path("longrel.core")
+    write(core, build_core(notes=note(b"VMCOREINFO", 0, b"OSRELEASE=" + b"r" * 72 + b"\n"),
+                           loads=loads))
+    expect_error(c, env, "OSRELEASE longer than 71 bytes",
+                 ["--core", core, "--out", env.path("longrel.img"), "--entry", "0x1000000",
+                  "--memmap-file", env.memmap], ["OSRELEASE", "--release"],
+                 out=env.path("longrel.img"))
+    write(core, build_core(notes=note(b"VMCOREINFO", 0, b"OSRELEASE=" + b"r" * 71 + b"\n"),
+                           loads=loads))
+    res = env.jbwrite("--core", core, "--dry-run", "--entry", "0x1000000", "--memmap-file",
+                      env.memmap)
+    c.check("OSRELEASE of exactly 71 bytes fits", res.returncode == 0 and
+            "release: " + "r" * 71 + "\n" in res.stdout, res.stdout[-300:] + res.stderr)
+
+
+def check_sysfs(c, env, core, entry):
+    root = env.path("memmap")
+    entries = [(0x0, 0x9fbff, "System RAM"), (0x9fc00, 0x9ffff, "Reserved"),
+               (0xf0000, 0xfffff, "Reserved"), (0x100000, 0x7fdffff, "System RAM"),
+               (0x7fe0000, 0x7feffff, "ACPI Tables"), (0x7ff0000, 0x7ffffff,
+                                                       "ACPI Non-volatile Storage"),
+               (0xfed00000, 0xfed003ff, "Unusable memory"), (0xfee00000, 0xfee00fff,
+                                                             "Something new"),
+               (0x100000000, 0x17fffffff, "System RAM"), (0x180000000, 0x18fffffff,
+                                                          "Persistent Memory"),
+               (0x190000000, 0x190000fff, "Reserved"), (0xfffc0000, 0xffffffff, "Reserved")]
+    types = {"System RAM": 1, "Reserved": 2, "ACPI Tables": 3, "ACPI Non-volatile Storage": 4,
+             "Unusable memory": 5, "Persistent Memory": 7}
+    for i, (start, end, typ) in enumerate(entries):
+        d = os.path.join(root, str(i))
+        os.makedirs(d)
+        write(os.path.join(d, "start"), b"0x%x\n" % start)
+        write(os.path.join(d, "end"), b"0x%x\n" % end)
+        write(os.path.join(d, "type"), typ.encode() + b"\n")
+    img = env.path("sysfs.img")
+    res = env.jbwrite("--core", core, "--out", img, "--entry", hex(entry), "--memmap-sysfs",
+                      root, "--created", CREATED)
+    c.check("--memmap-sysfs: exit 0", res.returncode == 0, res.stderr)
+    want = [(s, e - s + 1, types.get(t, 2)) for s, e, t in entries]
+    check_image(c, env, "--memmap-sysfs (12 entries, numeric order, types)", img, core, entry=entry,
+                flags=FLAG_MODE64, mem=want)
+    os.remove(os.path.join(root, "5", "end"))
+    expect_error(c, env, "--memmap-sysfs entry without end",
+                 ["--core", core, "--out", env.path("x.img"), "--entry", hex(entry),
+                  "--memmap-sysfs", root], ["5/end"], out=env.path("x.img"))
+
+
+def check_dry_run(c, env, core, entry):
+    out = env.path("dry.img")
+    res = env.jbwrite("--core", core, "--out", out, "--entry", hex(entry), "--memmap-file",
+                      env.memmap, "--dry-run", "--release", "6.6.6")
+    loads = core_loads(read(core))
+    c.check("--dry-run: exit 0, nothing written", res.returncode == 0 and
+            not os.path.exists(out), res.stderr)
+    c.check("--dry-run: prints the header and each hash", "dry run (nothing written)" in res.stdout
+            and "release: 6.6.6" in res.stdout and f"hashes: {len(loads)}" in res.stdout and
+            len(re.findall(r"^  segment \d+ .*: 0x[0-9a-f]{16}$", res.stdout, re.M)) == len(loads),
+            res.stdout[-600:])
+
+
+def check_show_damage(c, env, core, entry):
+    img = env.path("damage.img")
+    env.write_image(core, img, entry)
+    good = read(img)
+    loads = core_loads(read(core))
+
+    def show(data, verify=False):
+        write(img, data)
+        return env.jbwrite("--show", img, *(["--verify"] if verify else []))
+
+    res = show(good)
+    c.check("--show: fields", res.returncode == 0 and
+            re.search(r"^state: VALD", res.stdout, re.M) and
+            f"entry: 0x{entry:x}\n" in res.stdout and "mode: 64 (flags 0x1)" in res.stdout and
+            "created: 2023-11-14 22:13:20 UTC (1700000000)" in res.stdout and
+            f"memory map: {len(MEMMAP)} entries" in res.stdout and
+            "  mem 3: 0x0000000000100000-0x0000000007fe0000 type 1 usable" in res.stdout and
+            f"hashes: {len(loads)}" in res.stdout and "check: ok" in res.stdout,
+            res.stdout + res.stderr)
+    bad = bytearray(good)
+    bad[32] ^= 0x10  # entry
+    res = show(bad)
+    c.check("--show: damaged entry fails the CRC", res.returncode == 1 and
+            "header CRC" in res.stdout and "MISMATCH" in res.stdout and "CRC" in res.stderr,
+            res.stdout[-300:] + res.stderr)
+    used = bytearray(good)
+    used[12:16] = struct.pack("<I", STATE_USED)
+    res = show(used)
+    c.check("--show: a USED image passes and says so", res.returncode == 0 and
+            "state: USED" in res.stdout and "check: ok" in res.stdout, res.stdout + res.stderr)
+    odd = bytearray(good)
+    odd[12:16] = b"XXXX"
+    res = show(odd)
+    c.check("--show: unknown state fails", res.returncode == 1 and "state" in res.stderr,
+            res.stderr)
+    res = show(good[:-1])
+    c.check("--show: image one byte short is truncated", res.returncode == 1 and
+            "truncated" in res.stderr, res.stderr)
+    k = max(range(len(loads)), key=lambda i: loads[i][1])  # the biggest segment
+    off, filesz = loads[k]
+    broken = bytearray(good)
+    broken[HEADER_SIZE + off + filesz // 2] ^= 0x01
+    res = show(broken)
+    c.check("--show without --verify: core damage not looked at", res.returncode == 0,
+            res.stderr)
+    res = show(broken, verify=True)
+    same = [i for i, l in enumerate(loads) if l == loads[k]]  # duplicates share the data
+    c.check(f"--show --verify: names damaged segment {k}", res.returncode == 1 and
+            all(re.search(rf"^  segment {i} .*DIFFERS", res.stdout, re.M) for i in same) and
+            f"verify: {len(loads) - len(same)} of {len(loads)} segment hashes match" in res.stdout
+            and f"{len(same)} segment hashes differ" in res.stderr,
+            res.stdout[-900:] + res.stderr)
+
+
+def check_crash_midway(c, env, core, entry):
+    """A write that dies inside the core leaves no valid header, not even the old one."""
+    img = env.path("crash.img")
+    res = env.write_image(core, img, entry)
+    c.check("crash: first image written", res.returncode == 0, res.stderr)
+    limit = HEADER_SIZE + os.path.getsize(core) // 2
+
+    def small_files():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a signal
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    os.truncate(img, HEADER_SIZE)  # the file must grow again, past the limit
+    res = env.jbwrite("--core", core, "--out", img, "--entry", hex(entry), "--memmap-file",
+                      env.memmap, preexec_fn=small_files)
+    c.check("crash: a write that fails half-way exits 1", res.returncode == 1 and
+            "write error" in res.stderr, f"exit {res.returncode}: {res.stderr}")
+    c.check("crash: no valid-looking header left", read(img)[:8] != MAGIC,
+            read(img)[:16].hex())
+    res = env.jbwrite("--show", img)
+    c.check("crash: --show refuses the remains", res.returncode == 1, res.stdout + res.stderr)
+
+
+def check_errors(c, env, core, entry):
+    out = env.path("err.img")
+    base = ["--out", out, "--entry", hex(entry), "--memmap-file", env.memmap]
+    junk = env.path("junk.core")
+    write(junk, random.Random(3).randbytes(100000))
+    expect_error(c, env, "core not ELF", ["--core", junk] + base, ["junk.core", "ELF magic"],
+                 out=out)
+    empty = env.path("empty.core")
+    write(empty, b"")
+    expect_error(c, env, "empty core", ["--core", empty] + base, ["empty.core"], out=out)
+    expect_error(c, env, "core missing", ["--core", env.path("nope.core")] + base,
+                 ["nope.core", "No such file"], out=out)
+    for bad, word in (("magic", "ELF magic"), ("compressed", "kdump-compressed"),
+                      ("truncate", "truncated")):
+        bcore, bentry = env.mkcore(f"bad-{bad}.core", "--bad", bad, "--big-mb", "1")
+        expect_error(c, env, f"mkcore --bad {bad}", ["--core", bcore] + base, [word], out=out)
+    expect_error(c, env, "--entry missing",
+                 ["--core", core, "--out", out, "--memmap-file", env.memmap], ["--entry"],
+                 out=out)
+    for value in ("xyz", "0x", "12ab", "-5", "0x1g", "99999999999999999999999"):
+        expect_error(c, env, f"--entry {value}",
+                     ["--core", core, "--out", out, "--entry", value, "--memmap-file",
+                      env.memmap], ["--entry", value], out=out)
+    expect_error(c, env, "--entry 0",
+                 ["--core", core, "--out", out, "--entry", "0", "--memmap-file", env.memmap],
+                 ["--entry 0"], out=out)
+    expect_error(c, env, "--entry above 4 GiB in mode 32",
+                 ["--core", core, "--mode", "32", "--out", out, "--entry", "0x100000000",
+                  "--memmap-file", env.memmap], ["0x100000000", "4 GiB"], out=out)
+    expect_error(c, env, "--pae with an EM_X86_64 core", ["--core", core, "--pae"] + base,
+                 ["--pae"], out=out)
+    expect_error(c, env, "--mode 64 --pae", ["--core", core, "--mode", "64", "--pae"] + base,
+                 ["--pae"], out=out)
+    expect_error(c, env, "--mode 16", ["--core", core, "--mode", "16"] + base, ["--mode"],
+                 out=out)
+    expect_error(c, env, "--release of 72 bytes", ["--core", core, "--release", "r" * 72] + base,
+                 ["--release", "72"], out=out)
+    # Memory maps.
+    mbase = ["--core", core, "--out", out, "--entry", hex(entry)]
+    expect_error(c, env, "memmap file missing", mbase + ["--memmap-file", env.path("no.map")],
+                 ["no.map"], out=out)
+    expect_error(c, env, "memmap sysfs dir missing",
+                 mbase + ["--memmap-sysfs", env.path("nomap")], ["nomap"], out=out)
+    expect_error(c, env, "both memmap options",
+                 mbase + ["--memmap-file", env.memmap, "--memmap-sysfs", env.tmp], ["both"],
+                 out=out)
+    cases = [("empty", "# nothing\n\n", ["no entries"]),
+             ("no usable RAM", "0 0x1000 reserved\n", ["no usable RAM"]),
+             ("bad number", "0 0x9fc00 usable\n0x100000 0x8zz 1\n", ["bad.map:2", "0x8zz"]),
+             ("bad type", "0 0x9fc00 usable\n0x100000 0x800000 ram\n", ["bad.map:2", "ram"]),
+             ("two words", "\n0 0x9fc00\n", ["bad.map:2", "2 words"]),
+             ("end before start", "0x2000 0x1000 usable\n", ["bad.map:1", "END"]),
+             ("129 entries", "".join(f"{i * 0x2000:#x} {i * 0x2000 + 0x1000:#x} 1\n"
+                                     for i in range(129)), ["bad.map:129", "128"])]
+    for name, text, words in cases:
+        write(env.path("bad.map"), text.encode())
+        expect_error(c, env, f"memmap file: {name}",
+                     mbase + ["--memmap-file", env.path("bad.map")], words, out=out)
+    write(env.path("ok.map"), "".join(f"{i * 0x2000:#x} {i * 0x2000 + 0x1000:#x} 1\n"
+                                      for i in range(128)).encode())
+    res = env.jbwrite(*mbase[:-2], "--dry-run", "--entry", hex(entry), "--memmap-file",
+                      env.path("ok.map"), "--quiet")
+    c.check("memmap file: 128 entries fit", res.returncode == 0, res.stderr)
+    res = env.jbwrite("--core", core)
+    c.check("error: usage without --out/--entry", res.returncode == 1 and
+            "usage:" in res.stderr, res.stderr)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default="build")
+    args = ap.parse_args()
+    c = Checks()
+    with tempfile.TemporaryDirectory(prefix="jb-jbwrite-") as tmp:
+        env = Env(args.build, tmp)
+        # The Python jbhash64 against known answers (test/unit/test_jbimage.c has them too).
+        c.equal("python jbhash64 of nothing", jbhash64(b""), 0x8a6ef9b42b6407c8)
+        c.equal("python jbhash64 of 'abcde'", jbhash64(b"abcde"), 0xa48cd5b860b8519b)
+        core64, entry64 = check_mkcore_images(c, env)
+        check_offset(c, env, core64, entry64)
+        check_vmcoreinfo(c, env)
+        check_sysfs(c, env, core64, entry64)
+        check_dry_run(c, env, core64, entry64)
+        check_show_damage(c, env, core64, entry64)
+        check_crash_midway(c, env, core64, entry64)
+        check_errors(c, env, core64, entry64)
+    print(f"{c.passed} passed, {c.failed} failed")
+    return 1 if c.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
