@@ -170,7 +170,7 @@ struct scan_state {
 	char seen[SCAN_SEEN_SIZE]; /* what each disk held, for the error message */
 	size_t used;
 	u32 found;
-	u32 used; /* used images seen (listed, never chosen) */
+	u32 used_images; /* seen, listed, never chosen */
 	struct disk_id id;
 	u32 part; /* 0: whole disk */
 };
@@ -199,7 +199,7 @@ static void scan_found(struct scan_state *s, struct disk_id id, u32 part, const 
 	if (what == PROBE_NONE)
 		return;
 	if (what == PROBE_USED)
-		s->used++;
+		s->used_images++;
 	if (what == PROBE_IMAGE && s->found++ == 0) {
 		s->id = id;
 		s->part = part;
@@ -220,7 +220,7 @@ static void scan_disk(const struct jb_options *o, struct disk_id id, struct disk
 		seen_add(s, "%s%s", s->used ? "; " : "", why.text);
 		return;
 	}
-	u32 before = s->found + s->used;
+	u32 before = s->found + s->used_images;
 
 	if (o->resume == RESUME_AUTO) {
 		scan_found(s, id, 0, dk->name, image_at(dk, o->resume_offset));
@@ -235,7 +235,7 @@ static void scan_disk(const struct jb_options *o, struct disk_id id, struct disk
 		if (p)
 			scan_found(s, id, p->number, dk->name, PROBE_IMAGE);
 	}
-	if (s->found + s->used == before)
+	if (s->found + s->used_images == before)
 		seen_add(s, "%s%s: %s, %u partitions, no match", s->used ? "; " : "", dk->name,
 			 !ptab.has_table ? "no partition table" : ptab.gpt ? "GPT" : "MBR", ptab.n);
 }
