@@ -3,6 +3,7 @@
 synthetic cores of several sizes, side by side in the same run with:
  - jumpback's own dry run (every byte read by DMA into one stub buffer: the disk's rate as
    the stub sees it, without placement),
+ - the same core as a jumpback image, every segment's checksum verified as it lands,
  - jumpback's BIOS path (int 13h) on the same AHCI disk, and
  - GRUB loading the same number of bytes from the same disk through the BIOS (a blocklist
    loaded as a module), timed between two serial markers.
@@ -21,6 +22,21 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import qemu  # noqa: E402
 
 RATE = re.compile(r"^jumpback: (restored|read) (\d+) MiB in (\d+) ms", re.M)
+
+
+def jumpback_image(build, tmp, core, entry, serial):
+    """The same core as a jumpback image (tools/jbwrite), for the verified column; the memory
+    map is the one the stub printed on this machine."""
+    memmap = os.path.join(tmp, "memmap.txt")
+    with open(memmap, "w") as f:
+        for start, end in re.findall(r"^jumpback:   RAM (0x[0-9a-f]+)-(0x[0-9a-f]+)$", serial,
+                                     re.M):
+            f.write(f"{start} {end} usable\n")
+    image = os.path.join(tmp, "core.jbi")
+    subprocess.run([os.path.join(build, "tools", "jbwrite"), "--core", core, "--out", image,
+                    "--entry", entry, "--memmap-file", memmap, "--quiet"], check=True)
+    qemu.pad_to_sectors(image)
+    return image
 
 
 def rate(mib, ms):
@@ -70,7 +86,8 @@ def main():
     args = ap.parse_args()
     stub = os.path.join(args.build, "jumpback.elf")
     print("Rates in MiB/s (median of runs); ratios against jumpback's native AHCI restore.")
-    print("image_mib  native  dryrun  native/dryrun  bios  bios/native  grub  grub/native")
+    print("image_mib  native  dryrun  native/dryrun  verified  verified/native  bios  bios/native"
+          "  grub  grub/native")
     with tempfile.TemporaryDirectory(prefix="jbbench-") as tmp:
         for size in [int(s) for s in args.sizes.split(",")]:
             core = os.path.join(tmp, "core.img")
@@ -81,11 +98,18 @@ def main():
             entry = re.search(r"^entry=(0x[0-9a-fA-F]+)$", out, re.M).group(1)
             disk_mib = os.path.getsize(core) / (1 << 20)
             base = qemu.machine_args("1G") + qemu.ahci_disk_args(core)
-            native, dry, bios, grub = [], [], [], []
+            native, dry, verified, bios, grub = [], [], [], [], []
+            image = None
             for _ in range(args.runs):
                 res = qemu.run(base + qemu.kernel_args(stub, f"resume=ahci:0 entry={entry}"),
                                600, until=r"^jbtest: (PASS|FAIL)")
                 native.append(rate(*stub_ms(res, "restored")))
+                if image is None:
+                    image = jumpback_image(args.build, tmp, core, entry, res.serial)
+                res = qemu.run(qemu.machine_args("1G") + qemu.ahci_disk_args(image)
+                               + qemu.kernel_args(stub, "resume=ahci:0 keep"),
+                               600, until=r"^jbtest: (PASS|FAIL)")
+                verified.append(rate(*stub_ms(res, "restored")))
                 res = qemu.run(base + qemu.kernel_args(
                     stub, f"resume=ahci:0 entry={entry} dryrun onerror=reboot"), 600)
                 dry.append(rate(*stub_ms(res, "read")))
@@ -95,9 +119,10 @@ def main():
                 if not args.no_grub:
                     grub.append(rate(disk_mib, grub_ms(args.build, tmp, core, disk_mib)))
             n, d, b = statistics.median(native), statistics.median(dry), statistics.median(bios)
+            v = statistics.median(verified)
             g = statistics.median(grub) if grub else float("nan")
-            print(f"{disk_mib:9.0f}  {n:6.0f}  {d:6.0f}  {n / d:13.2f}  {b:4.0f}  {b / n:11.2f}"
-                  f"  {g:4.0f}  {g / n:11.2f}", flush=True)
+            print(f"{disk_mib:9.0f}  {n:6.0f}  {d:6.0f}  {n / d:13.2f}  {v:8.0f}  {v / n:15.2f}"
+                  f"  {b:4.0f}  {b / n:11.2f}  {g:4.0f}  {g / n:11.2f}", flush=True)
     return 0
 
 

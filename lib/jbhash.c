@@ -12,10 +12,15 @@ static inline u32 rotl32(u32 x, unsigned int r)
 	return x << r | x >> (32 - r);
 }
 
+static inline void jbhash_step(u32 *a, u32 *b, u32 w)
+{
+	*a = rotl32(*a ^ w * JBHASH_M1, 13) * JBHASH_M2;
+	*b = rotl32(*b + (w ^ *a), 17) * JBHASH_M3;
+}
+
 static inline void jbhash_word(struct jbhash *h, u32 w)
 {
-	h->a = rotl32(h->a ^ w * JBHASH_M1, 13) * JBHASH_M2;
-	h->b = rotl32(h->b + (w ^ h->a), 17) * JBHASH_M3;
+	jbhash_step(&h->a, &h->b, w);
 }
 
 void jbhash_init(struct jbhash *h)
@@ -36,8 +41,16 @@ void jbhash_update(struct jbhash *h, const void *data, size_t len)
 			h->carry = h->ncarry = 0;
 		}
 	}
-	for (; len >= 4; p += 4, len -= 4)
-		jbhash_word(h, (u32)p[0] | (u32)p[1] << 8 | (u32)p[2] << 16 | (u32)p[3] << 24);
+	/* The hot loop keeps the lanes in registers: through h, every store could alias p. */
+	u32 a = h->a, b = h->b;
+
+	for (; len >= 4; p += 4, len -= 4) {
+		u32 w = (u32)p[0] | (u32)p[1] << 8 | (u32)p[2] << 16 | (u32)p[3] << 24;
+
+		jbhash_step(&a, &b, w);
+	}
+	h->a = a;
+	h->b = b;
 	for (; len; len--)
 		h->carry |= (u32)*p++ << (8 * h->ncarry++);
 }
