@@ -31,6 +31,9 @@
 #include "le.h"
 #include "plan.h"
 
+#define TOOL_NAME "jbwrite"
+#include "tool_error.h"
+
 /* The header is built and written as a host struct: the host must be little-endian. */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "jbwrite writes a little-endian header");
 
@@ -76,20 +79,6 @@ struct file {
 	ino_t ino;
 };
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "jbwrite: error: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
 static void usage_print(FILE *f)
 {
 	fprintf(f,
@@ -112,21 +101,6 @@ static void usage_print(FILE *f)
 		"  --show IMAGE         print an image's header and check its CRC; --verify also\n"
 		"                       recomputes every segment hash from the image\n",
 		MEMMAP_SYSFS_DEFAULT);
-}
-
-static void usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "jbwrite: error: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	usage_print(stderr);
-	exit(1);
 }
 
 /* A u64 in hex ("0x...") or decimal (leading zeros stay decimal); the whole string. */

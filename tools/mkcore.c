@@ -15,6 +15,9 @@
 #include "pattern.h"
 #include "types.h"
 
+#define TOOL_NAME "mkcore"
+#include "tool_error.h"
+
 /* Headers and the manifest are written as host structs: the host must be x86-like. */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "mkcore writes little-endian ELF");
 
@@ -147,20 +150,6 @@ struct core {
 	u64 rng;
 };
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "mkcore: error: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
 static void usage_print(FILE *f)
 {
 	fprintf(f,
@@ -178,21 +167,6 @@ static void usage_print(FILE *f)
 		"  --bad KIND     magic, truncate, outside-ram, over-stub, overlap-differ,\n"
 		"                 compressed, no-hole\n",
 		BIG_MB_MAX, BIG_MB_DEFAULT);
-}
-
-static void usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "mkcore: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	usage_print(stderr);
-	exit(1);
 }
 
 /* splitmix64: small, seedable, good enough for gaps and seeds. */
