@@ -10,6 +10,8 @@
 #define EFLAGS_DF (1u << 10)
 #define EFLAGS_IF (1u << 9)
 
+static const char *const gpr_names[] = { "EAX", "EBX", "ECX", "EDX", "ESI", "EDI", "EBP" };
+
 void check_cpu_state(const struct jbt_entry_state *s, const struct jbt_manifest *m)
 {
 	u32 before = jbt_problem_count();
@@ -25,6 +27,7 @@ void check_cpu_state(const struct jbt_entry_state *s, const struct jbt_manifest 
 	check_selector("GS", s->gs, JBT_SEL_DATA32);
 	check_selector("SS", s->ss, JBT_SEL_DATA32);
 	check_descriptor_flat(s->gdt_base, s->gdt_limit, JBT_SEL_CODE32, true);
+	check_descriptor_flat(s->gdt_base, s->gdt_limit, JBT_SEL_CODE32_ALT, true);
 	check_descriptor_flat(s->gdt_base, s->gdt_limit, JBT_SEL_DATA32, false);
 	if (s->eflags & EFLAGS_IF)
 		jbt_problem("EFLAGS.IF=1: interrupts enabled at entry");
@@ -38,6 +41,10 @@ void check_cpu_state(const struct jbt_entry_state *s, const struct jbt_manifest 
 	else
 		check_outside("return address [ESP]", s->ret, m);
 	check_outside("ESP", s->esp, m);
+	for (u32 i = 0; i < JB_ARRAY_LEN(s->gpr); i++)
+		if (s->gpr[i])
+			jbt_problem("%s=0x%08x at entry: jumpback clears the general registers",
+				    gpr_names[i], s->gpr[i]);
 	jbt_printf("jbtest: state %s: CR0=0x%08x CR4=0x%08x EFLAGS=0x%08x CS=0x%04x DS=0x%04x"
 		   " ES=0x%04x FS=0x%04x GS=0x%04x SS=0x%04x ESP=0x%08x [ESP]=0x%08x"
 		   " GDTR=0x%08x/0x%x\n",

@@ -19,6 +19,7 @@ ST_FS           equ 26
 ST_GS           equ 28
 ST_SS           equ 30
 ST_GDTR         equ 34                  ; sgdt: 16-bit limit at 34, 32-bit base at 36
+ST_GPR          equ 40                  ; EAX, EBX, ECX, EDX, ESI, EDI, EBP
 
 section .multiboot
 align 4
@@ -54,6 +55,13 @@ jbt_return_now:
 ; writes flags, and pushfd/pop only borrows one dword below jumpback's ESP (its own stack).
 global resume_entry
 resume_entry:
+	mov [jbt_entry_state + ST_GPR + 0], eax
+	mov [jbt_entry_state + ST_GPR + 4], ebx
+	mov [jbt_entry_state + ST_GPR + 8], ecx
+	mov [jbt_entry_state + ST_GPR + 12], edx
+	mov [jbt_entry_state + ST_GPR + 16], esi
+	mov [jbt_entry_state + ST_GPR + 20], edi
+	mov [jbt_entry_state + ST_GPR + 24], ebp
 	mov [jbt_entry_state + ST_ESP], esp
 	pushfd
 	pop dword [jbt_entry_state + ST_EFLAGS]

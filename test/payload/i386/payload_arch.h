@@ -9,6 +9,7 @@
 
 /* The hand-off contract this payload checks (DESIGN.md section 5, docs/handoff.md). */
 #define JBT_SEL_CODE32 0x10
+#define JBT_SEL_CODE32_ALT 0x08 /* also flat 32-bit code in the i386 boot GDT */
 #define JBT_SEL_DATA32 0x18
 
 /* Protected mode without paging reads physical addresses below 4 GiB only. */
@@ -25,6 +26,7 @@ struct jbt_entry_state {
 	u16 pad;
 	u16 gdt_limit; /* sgdt stores the limit, then the base */
 	u32 gdt_base;
+	u32 gpr[7]; /* EAX, EBX, ECX, EDX, ESI, EDI, EBP: jumpback clears them */
 };
 
 _Static_assert(__builtin_offsetof(struct jbt_entry_state, cr4) == 8, "mirrored in entry.asm");
@@ -33,6 +35,7 @@ _Static_assert(__builtin_offsetof(struct jbt_entry_state, cs) == 20, "mirrored i
 _Static_assert(__builtin_offsetof(struct jbt_entry_state, ss) == 30, "mirrored in entry.asm");
 _Static_assert(__builtin_offsetof(struct jbt_entry_state, gdt_limit) == 34,
 	       "mirrored in entry.asm");
-_Static_assert(sizeof(struct jbt_entry_state) == 40, "mirrored in entry.asm");
+_Static_assert(__builtin_offsetof(struct jbt_entry_state, gpr) == 40, "mirrored in entry.asm");
+_Static_assert(sizeof(struct jbt_entry_state) == 68, "mirrored in entry.asm");
 
 #endif

@@ -12,6 +12,9 @@ static void check_bit(const char *name, u64 value, u64 bit, bool want)
 		jbt_problem("%s=%u, expected %u", name, want ? 0 : 1, want ? 1 : 0);
 }
 
+static const char *const gpr_names[] = { "RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "RBP", "R8",
+					  "R9",  "R10", "R11", "R12", "R13", "R14", "R15" };
+
 void check_cpu_state(const struct jbt_entry_state *s, const struct jbt_manifest *m)
 {
 	u32 before = jbt_problem_count();
@@ -44,6 +47,10 @@ void check_cpu_state(const struct jbt_entry_state *s, const struct jbt_manifest 
 	else
 		check_outside("return address [RSP]", s->ret, m);
 	check_outside("RSP", s->rsp, m);
+	for (u32 i = 0; i < JB_ARRAY_LEN(s->gpr); i++)
+		if (s->gpr[i])
+			jbt_problem("%s=0x%llx at entry: jumpback clears the general registers",
+				    gpr_names[i], (unsigned long long)s->gpr[i]);
 	check_outside("CR3 (the PML4)", s->cr3 & PTE_ADDR, m);
 	jbt_printf("jbtest: state %s: CR0=0x%llx CR3=0x%llx CR4=0x%llx EFER=0x%llx"
 		   " PAT=0x%016llx RFLAGS=0x%llx CS=0x%04x DS=0x%04x ES=0x%04x FS=0x%04x"

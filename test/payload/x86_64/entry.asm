@@ -42,6 +42,7 @@ ST_FS           equ 70
 ST_GS           equ 72
 ST_SS           equ 74
 ST_GDTR         equ 78                  ; sgdt: 16-bit limit at 78, 64-bit base at 80
+ST_GPR          equ 88                  ; RAX, RBX, RCX, RDX, RSI, RDI, RBP, R8-R15
 
 section .multiboot
 align 4
@@ -134,6 +135,21 @@ jbt_return_now:
 
 global resume_entry
 resume_entry:
+	mov [rel jbt_entry_state + ST_GPR + 0], rax
+	mov [rel jbt_entry_state + ST_GPR + 8], rbx
+	mov [rel jbt_entry_state + ST_GPR + 16], rcx
+	mov [rel jbt_entry_state + ST_GPR + 24], rdx
+	mov [rel jbt_entry_state + ST_GPR + 32], rsi
+	mov [rel jbt_entry_state + ST_GPR + 40], rdi
+	mov [rel jbt_entry_state + ST_GPR + 48], rbp
+	mov [rel jbt_entry_state + ST_GPR + 56], r8
+	mov [rel jbt_entry_state + ST_GPR + 64], r9
+	mov [rel jbt_entry_state + ST_GPR + 72], r10
+	mov [rel jbt_entry_state + ST_GPR + 80], r11
+	mov [rel jbt_entry_state + ST_GPR + 88], r12
+	mov [rel jbt_entry_state + ST_GPR + 96], r13
+	mov [rel jbt_entry_state + ST_GPR + 104], r14
+	mov [rel jbt_entry_state + ST_GPR + 112], r15
 	mov [rel jbt_entry_state + ST_RSP], rsp
 	pushfq
 	pop qword [rel jbt_entry_state + ST_RFLAGS]
@@ -189,7 +205,22 @@ jbt_selftest_enter:
 	mov rsp, rsi                        ; [RSP] already holds the return address
 	push 0x2                            ; RFLAGS: IF=0, DF=0, the reserved bit 1
 	popfq
-	jmp resume_entry
+	mov eax, 0
+	mov ebx, 0
+	mov ecx, 0
+	mov edx, 0
+	mov esi, 0
+	mov edi, 0
+	mov ebp, 0
+	mov r8d, 0
+	mov r9d, 0
+	mov r10d, 0
+	mov r11d, 0
+	mov r12d, 0
+	mov r13d, 0
+	mov r14d, 0
+	mov r15d, 0
+	jmp resume_entry                    ; general registers 0, as jumpback leaves them
 
 ; Linux x86_64's boot GDT values (arch/x86/kernel/head64.c); accessed bits preset so the CPU
 ; never writes here. In .data: outside the self-hashed range all the same.

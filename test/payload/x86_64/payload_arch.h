@@ -27,6 +27,7 @@ struct jbt_entry_state {
 	u16 pad;
 	u16 gdt_limit; /* sgdt stores the limit, then the 64-bit base */
 	u64 gdt_base;
+	u64 gpr[15]; /* RAX, RBX, RCX, RDX, RSI, RDI, RBP, R8-R15: jumpback clears them */
 };
 
 _Static_assert(__builtin_offsetof(struct jbt_entry_state, cr3) == 16, "mirrored in entry.asm");
@@ -36,6 +37,7 @@ _Static_assert(__builtin_offsetof(struct jbt_entry_state, cs) == 64, "mirrored i
 _Static_assert(__builtin_offsetof(struct jbt_entry_state, ss) == 74, "mirrored in entry.asm");
 _Static_assert(__builtin_offsetof(struct jbt_entry_state, gdt_limit) == 78,
 	       "mirrored in entry.asm");
-_Static_assert(sizeof(struct jbt_entry_state) == 88, "mirrored in entry.asm");
+_Static_assert(__builtin_offsetof(struct jbt_entry_state, gpr) == 88, "mirrored in entry.asm");
+_Static_assert(sizeof(struct jbt_entry_state) == 208, "mirrored in entry.asm");
 
 #endif
