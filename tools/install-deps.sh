@@ -3,7 +3,7 @@
 # Does nothing when all are present; otherwise runs apt-get update once, then installs.
 set -eu
 
-PACKAGES="make gcc gcc-multilib nasm binutils python3 qemu-system-x86 libcmocka-dev grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools ovmf fdisk gdisk"
+PACKAGES="make gcc gcc-multilib nasm binutils python3 qemu-system-x86 libcmocka-dev grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools ovmf isolinux syslinux-common fdisk gdisk"
 
 missing=""
 for p in $PACKAGES; do

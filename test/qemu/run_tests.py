@@ -708,6 +708,34 @@ def grub_test(command):
     return test
 
 
+ISOLINUX_BIN = "/usr/lib/ISOLINUX/isolinux.bin"
+SYSLINUX_MODULES = "/usr/lib/syslinux/modules/bios"
+
+
+def test_isolinux_mboot(c):
+    """Another Multiboot loader: ISOLINUX's mboot.c32 (SYSLINUX) boots the stub from a CD."""
+    disk, entry = c.mkcore("isolinux.img")
+    root = c.path("isolinux.d")
+    os.makedirs(os.path.join(root, "isolinux"))
+    shutil.copy(ISOLINUX_BIN, os.path.join(root, "isolinux"))
+    for module in ("ldlinux.c32", "libcom32.c32", "mboot.c32"):
+        shutil.copy(os.path.join(SYSLINUX_MODULES, module), os.path.join(root, "isolinux"))
+    shutil.copy(c.stub, os.path.join(root, "jumpback.elf"))
+    with open(os.path.join(root, "isolinux", "isolinux.cfg"), "w") as f:
+        f.write("DEFAULT resume\nPROMPT 0\nTIMEOUT 0\nLABEL resume\n  KERNEL mboot.c32\n"
+                f"  APPEND /jumpback.elf resume=ahci:0 entry=0x{entry:x}\n")
+    iso = c.path("isolinux.iso")
+    run_tool(["xorriso", "-as", "mkisofs", "-quiet", "-o", iso, "-b", "isolinux/isolinux.bin",
+              "-c", "isolinux/boot.cat", "-no-emul-boot", "-boot-load-size", "4",
+              "-boot-info-table", root])
+    shutil.rmtree(root)
+    args = qemu.machine_args() + ["-cdrom", iso, "-boot", "d"] + qemu.ahci_disk_args(disk)
+    res = qemu.run(args, RESTORE_TIMEOUT)
+    if "jumpback: loader: ISOLINUX" not in res.serial:
+        raise Failure(f"not booted by ISOLINUX\n{res.describe()}")
+    expect_resumed(res, entry)
+
+
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 
@@ -791,6 +819,7 @@ TESTS = [
     test_error_no_bios_disk,
     grub_test("multiboot"),
     grub_test("multiboot2"),
+    test_isolinux_mboot,
     test_uefi_grub_multiboot2,
     test_uefi_no_bios,
     partition_test("gpt", "number"),
