@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -375,6 +376,41 @@ static void test_fmt_random_vs_snprintf(void **state)
 	}
 }
 
+/* fmt_time_utc against a table, and against the host's gmtime over random times to 2200. */
+static void test_fmt_time_utc(void **state)
+{
+	static const struct {
+		u64 t;
+		const char *want;
+	} table[] = {
+		{ 0, "1970-01-01 00:00:00 UTC" },
+		{ 86399, "1970-01-01 23:59:59 UTC" },
+		{ 951782400, "2000-02-29 00:00:00 UTC" },
+		{ 1798502399, "2026-12-28 23:59:59 UTC" },
+		{ 4102444800ull, "2100-01-01 00:00:00 UTC" },
+		{ 4107456000ull, "2100-02-28 00:00:00 UTC" },
+		{ 4107542400ull, "2100-03-01 00:00:00 UTC" },
+	};
+	struct test_rng rng = { test_seed(0x71e) };
+	char got[40], want[40];
+
+	(void)state;
+	for (size_t i = 0; i < JB_ARRAY_LEN(table); i++) {
+		fmt_time_utc(got, sizeof(got), table[i].t);
+		assert_string_equal(got, table[i].want);
+	}
+	for (int i = 0; i < 20000; i++) {
+		time_t t = (time_t)rng_below(&rng, 7258118400ull); /* 2200-01-01 */
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(want, sizeof(want), "%Y-%m-%d %H:%M:%S UTC", &tm);
+		fmt_time_utc(got, sizeof(got), (u64)t);
+		if (strcmp(got, want))
+			fail_msg("t=%lld: got \"%s\", want \"%s\"", (long long)t, got, want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -386,6 +422,7 @@ int main(void)
 		cmocka_unit_test(test_fmt_count_matches),
 		cmocka_unit_test(test_fmt_buf_truncation),
 		cmocka_unit_test(test_fmt_random_vs_snprintf),
+		cmocka_unit_test(test_fmt_time_utc),
 	};
 
 	return cmocka_run_group_tests_name("fmt", tests, NULL, NULL);
