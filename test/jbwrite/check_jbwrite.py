@@ -23,6 +23,9 @@ import tempfile
 import time
 import zlib
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from checks import Checks  # noqa: E402
+
 SECTOR = 512
 HEADER_SIZE = 8192
 MAGIC = b"JUMPBACK"
@@ -54,25 +57,6 @@ MEMMAP_TEXT = """# jumpback test map: START END(exclusive) TYPE
 """
 MEMMAP = [(0x0, 0x9fc00, 1), (0x9fc00, 0x400, 2), (0xf0000, 0x10000, 2),
           (0x100000, 0x7ee0000, 1), (0x7fe0000, 0x20000, 2), (0xfffc0000, 0x40000, 2)]
-
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print(f"PASS {name}")
-        else:
-            self.failed += 1
-            print(f"FAIL {name}" + (f": {detail}" if detail else ""))
-        sys.stdout.flush()
-        return ok
-
-    def equal(self, name, got, want):
-        return self.check(name, got == want, f"got {got!r}, want {want!r}")
 
 
 # ---- jbhash64, from docs/image-format.md ----

@@ -18,31 +18,12 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from checks import Checks  # noqa: E402
+
 SECTOR = 512
 MIB = 1 << 20
 ENV = dict(os.environ, LC_ALL="C.UTF-8")
-
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print(f"PASS {name}")
-        else:
-            self.failed += 1
-            print(f"FAIL {name}" + (f": {detail}" if detail else ""))
-        sys.stdout.flush()
-        return ok
-
-    def equal(self, name, got, want):
-        return self.check(name, got == want, f"got {got!r}, want {want!r}")
-
-    def skip(self, name, why):
-        print(f"SKIP {name}: {why}")
 
 
 def run(cmd, stdin=None, check=True):
