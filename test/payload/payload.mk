@@ -31,7 +31,7 @@ $(BUILD)/payload/%.o: %.c
 $(BUILD)/payload/%.o: %.asm
 	@mkdir -p $(@D)
 	@echo "  NASM    $<"
-	$(Q)$(NASM) $(NASMFLAGS) -l $(@:.o=.lst) $< -o $@
+	$(Q)$(NASM) $(NASMFLAGS) -Itest/payload/ -MD $(@:.o=.d) -l $(@:.o=.lst) $< -o $@
 
 # ---- 64-bit: linked as ELF64 x86-64, shipped as ELF32 i386 -------------------------------
 # QEMU 7.2's -kernel boots Multiboot 1 only from ELF32 (DESIGN.md section 9), so objcopy
@@ -72,4 +72,4 @@ $(BUILD)/payload64/%.o: %.c
 $(BUILD)/payload64/%.o: %.asm
 	@mkdir -p $(@D)
 	@echo "  NASM64  $<"
-	$(Q)$(NASM) -f elf64 -Wall -Werror -l $(@:.o=.lst) $< -o $@
+	$(Q)$(NASM) -f elf64 -Wall -Werror -Itest/payload/ -MD $(@:.o=.d) -l $(@:.o=.lst) $< -o $@

@@ -2,8 +2,6 @@
 ; hand-off -> check mode). Assembly only records the CPU state and switches to our own stack.
 bits 32
 
-MB1_MAGIC       equ 0x1BADB002
-MB1_FLAGS       equ 0x00000003          ; bit 0: page-align modules, bit 1: give memory info
 STACK_SIZE      equ 16384
 
 ; struct jbt_entry_state, mirrored from test/payload/i386/payload_arch.h
@@ -21,13 +19,7 @@ ST_SS           equ 30
 ST_GDTR         equ 34                  ; sgdt: 16-bit limit at 34, 32-bit base at 36
 ST_GPR          equ 40                  ; EAX, EBX, ECX, EDX, ESI, EDI, EBP
 
-section .multiboot
-align 4
-global jbt_mb1_header
-jbt_mb1_header:
-	dd MB1_MAGIC
-	dd MB1_FLAGS
-	dd -(MB1_MAGIC + MB1_FLAGS)         ; checksum: the three words sum to zero
+%include "multiboot1.inc"
 
 section .text.entry
 extern jbt_fill_main

@@ -2,8 +2,6 @@
 ; identity map, long mode -> fill mode) and resume_entry (jumpback's 64-bit hand-off -> check
 ; mode). Assembly records the CPU state and switches modes and stacks; C does the rest.
 
-MB1_MAGIC       equ 0x1BADB002
-MB1_FLAGS       equ 0x00000003          ; bit 0: page-align modules, bit 1: give memory info
 STACK_SIZE      equ 16384
 
 ; The GDT below has Linux x86_64's layout (x86_64/payload_arch.h).
@@ -44,13 +42,7 @@ ST_SS           equ 74
 ST_GDTR         equ 78                  ; sgdt: 16-bit limit at 78, 64-bit base at 80
 ST_GPR          equ 88                  ; RAX, RBX, RCX, RDX, RSI, RDI, RBP, R8-R15
 
-section .multiboot
-align 4
-global jbt_mb1_header
-jbt_mb1_header:
-	dd MB1_MAGIC
-	dd MB1_FLAGS
-	dd -(MB1_MAGIC + MB1_FLAGS)         ; checksum: the three words sum to zero
+%include "multiboot1.inc"
 
 section .text.entry
 extern jbt_fill_main
