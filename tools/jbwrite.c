@@ -131,8 +131,6 @@ static void options_parse(int argc, char **argv, struct options *o)
 	*o = (struct options){ .mode = MODE_AUTO };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		bool has_value = i + 1 < argc;
-		const char *v = has_value ? argv[i + 1] : NULL;
 		bool *flag = !strcmp(a, "--pae")       ? &o->pae
 			     : !strcmp(a, "--dry-run") ? &o->dry_run
 			     : !strcmp(a, "--quiet")   ? &o->quiet
@@ -143,15 +141,8 @@ static void options_parse(int argc, char **argv, struct options *o)
 			*flag = true;
 			continue;
 		}
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage_print(stdout);
-			exit(0);
-		}
-		if (strncmp(a, "--", 2))
-			usage("unexpected argument '%s'", a);
-		if (!has_value)
-			usage("option %s needs a value", a);
-		i++;
+		const char *v = tool_option_value(argc, argv, &i);
+
 		if (!strcmp(a, "--core")) {
 			o->core = v;
 		} else if (!strcmp(a, "--out")) {

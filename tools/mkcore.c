@@ -197,8 +197,6 @@ static void options_parse(int argc, char **argv, struct options *o)
 	*o = (struct options){ .seed = 1, .machine = EM_386, .big_mb = BIG_MB_DEFAULT };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		bool has_value = i + 1 < argc;
-		const char *v = has_value ? argv[i + 1] : NULL;
 
 		if (!strcmp(a, "--elf32")) {
 			o->elf32 = true;
@@ -208,15 +206,8 @@ static void options_parse(int argc, char **argv, struct options *o)
 			o->pae = true;
 			continue;
 		}
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage_print(stdout);
-			exit(0);
-		}
-		if (strncmp(a, "--", 2))
-			usage("unexpected argument '%s'", a);
-		if (!has_value)
-			usage("option %s needs a value", a);
-		i++;
+		const char *v = tool_option_value(argc, argv, &i);
+
 		if (!strcmp(a, "--payload")) {
 			o->payload = v;
 		} else if (!strcmp(a, "--out")) {

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void tool_vmessage(const char *fmt, va_list ap)
 {
@@ -41,6 +42,26 @@ static void usage(const char *fmt, ...)
 	va_end(ap);
 	usage_print(stderr);
 	exit(1);
+}
+
+/*
+ * For a tool's option loop, after its flags: --help prints the usage and exits 0; a word
+ * that is not an option, or an option without a value, is a usage error. Returns the value
+ * of the option at argv[*i] and steps *i past it.
+ */
+static const char *tool_option_value(int argc, char **argv, int *i)
+{
+	const char *a = argv[*i];
+
+	if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+		usage_print(stdout);
+		exit(0);
+	}
+	if (strncmp(a, "--", 2))
+		usage("unexpected argument '%s'", a);
+	if (*i + 1 >= argc)
+		usage("option %s needs a value", a);
+	return argv[++*i];
 }
 
 #endif
