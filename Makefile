@@ -26,7 +26,8 @@ NASMFLAGS := -f elf32 -Wall -Werror
 LIBGCC32 := $(shell $(CC) -m32 -print-libgcc-file-name)
 
 LIB_SRC := $(wildcard lib/*.c)
-STUB_SRC := $(wildcard stub/*.c) $(LIB_SRC)
+# lib/memcore.c serves jbwrite in kernel B only; the stub never builds a core.
+STUB_SRC := $(wildcard stub/*.c) $(filter-out lib/memcore.c,$(LIB_SRC))
 BOOT_SRC := $(wildcard boot/*.asm)
 STUB_OBJ := $(STUB_SRC:%.c=$(BUILD)/stub32/%.o) $(BOOT_SRC:%.asm=$(BUILD)/stub32/%.o)
 
@@ -69,6 +70,22 @@ $(BUILD)/unit/%: $(BUILD)/host/test/unit/%.o $(LIB_HOST_OBJ)
 	@mkdir -p $(@D)
 	@echo "  HOSTLD  $@"
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -lcmocka
+
+# jbwrite for kernel B's initramfs (`make static-tools`): static, -O2, no sanitizers, so it
+# runs under busybox with no shared libraries.
+STATIC_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -Iinclude -MMD -MP
+
+$(BUILD)/static/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  STATCC  $<"
+	$(Q)$(CC) $(STATIC_CFLAGS) -c $< -o $@
+
+$(BUILD)/static/jbwrite: $(BUILD)/static/obj/tools/jbwrite.o $(LIB_SRC:%.c=$(BUILD)/static/obj/%.o)
+	@echo "  STATLD  $@"
+	$(Q)$(CC) -static -o $@ $^
+
+.PHONY: static-tools
+static-tools: $(BUILD)/static/jbwrite
 
 include test/payload/payload.mk
 -include test/fuzz/fuzz.mk

@@ -1,7 +1,8 @@
 /*
  * jbwrite: writes a jumpback image (docs/image-format.md) in kernel B: kernel A's ELF core
- * (/proc/vmcore) behind an 8 KiB header with the entry, the CPU mode, the firmware memory map
- * and a jbhash64 of every PT_LOAD. `jbwrite --show IMAGE [--verify]` prints and checks one.
+ * (/proc/vmcore, or without one kexec-tools' headers and /dev/mem: lib/memcore.c) behind an
+ * 8 KiB header with the entry, the CPU mode, the firmware memory map and a jbhash64 of every
+ * PT_LOAD. `jbwrite --show IMAGE [--verify]` prints and checks one.
  */
 #define _FILE_OFFSET_BITS 64
 
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
@@ -29,6 +31,7 @@
 #include "jbhash.h"
 #include "jbimage.h"
 #include "le.h"
+#include "memcore.h"
 #include "plan.h"
 
 #define TOOL_NAME "jbwrite"
@@ -47,11 +50,26 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "jbwrite writes a litt
 #define RELEASE_UNKNOWN "unknown"
 #define VMCOREINFO_NAME "VMCOREINFO"
 #define OSRELEASE_KEY "OSRELEASE="
+#define VMCORE_DEFAULT "/proc/vmcore"
+#define CMDLINE_DEFAULT "/proc/cmdline"
+#define MEM_DEFAULT "/dev/mem"
+#define IOMEM_DEFAULT "/proc/iomem"
+#define TEXT_MAX (1u << 20)    /* /proc/cmdline and /proc/iomem are a few KiB */
+#define LOWMEM_MAX (64u << 20) /* kernel A's low-memory copy: 1 MiB is typical */
 
 enum cpu_mode { MODE_AUTO, MODE_32, MODE_64 };
 
+/* Where kernel A's memory comes from: --core auto, --core mem, --core PATH. */
+enum core_kind { CORE_AUTO, CORE_MEM, CORE_FILE };
+
 struct options {
-	const char *core;
+	enum core_kind core_kind;
+	const char *core; /* CORE_FILE's path */
+	const char *vmcore;
+	const char *cmdline;
+	const char *mem;
+	const char *iomem;
+	const char *lowmem;
 	const char *out;
 	const char *show;
 	const char *memmap_sysfs;
@@ -82,13 +100,19 @@ struct file {
 static void usage_print(FILE *f)
 {
 	fprintf(f,
-		"usage: jbwrite --core CORE --out DEV --entry ADDR [--mode 32|64|auto] [--pae]\n"
-		"               [--release STR] [--memmap-sysfs DIR | --memmap-file FILE]\n"
+		"usage: jbwrite [--core auto|mem|CORE] --out DEV [--entry ADDR] [--mode 32|64|auto]\n"
+		"               [--pae] [--release STR] [--memmap-sysfs DIR | --memmap-file FILE]\n"
 		"               [--offset SECTORS] [--created UNIXTIME] [--dry-run] [--quiet]\n"
+		"               [--lowmem FILE] [--cmdline FILE] [--mem FILE] [--iomem FILE]\n"
+		"               [--vmcore FILE]\n"
 		"       jbwrite --show IMAGE [--offset SECTORS] [--verify]\n"
-		"  writes kernel A's ELF core (/proc/vmcore) as a jumpback image: the core at\n"
-		"  byte SECTORS*512+8192 of DEV, then the 8 KiB header at byte SECTORS*512\n"
-		"  --entry ADDR         kexec_jump_back_entry= from kernel B's command line\n"
+		"  writes kernel A's ELF core as a jumpback image: the core at byte\n"
+		"  SECTORS*512+8192 of DEV, then the 8 KiB header at byte SECTORS*512\n"
+		"  --core C             auto (default): --vmcore if it exists and its ELF header\n"
+		"                       reads, else the memory source; mem: the memory source;\n"
+		"                       anything else: the path of an ELF core (/proc/vmcore)\n"
+		"  --entry ADDR         kernel A's jump-back entry (default: kernel B's\n"
+		"                       kexec_jump_back_entry= from --cmdline)\n"
 		"  --mode M             CPU mode kernel A is entered in; auto (default): 64 for\n"
 		"                       an EM_X86_64 core, 32 for EM_386\n"
 		"  --pae                32-bit kernel A runs with PAE paging\n"
@@ -99,8 +123,18 @@ static void usage_print(FILE *f)
 		"  --created T          creation time, seconds since 1970 (default: now)\n"
 		"  --dry-run            read and hash everything, print the header, write nothing\n"
 		"  --show IMAGE         print an image's header and check its CRC; --verify also\n"
-		"                       recomputes every segment hash from the image\n",
-		MEMMAP_SYSFS_DEFAULT);
+		"                       recomputes every segment hash from the image\n"
+		" the memory source, for a kernel B without /proc/vmcore: kernel A's RAM ranges\n"
+		" from kexec-tools' ELF headers at elfcorehdr=, read through /dev/mem; segments\n"
+		" inside kernel B's own System RAM are skipped, notes dropped\n"
+		"  --cmdline FILE       kernel B's command line (default %s)\n"
+		"  --mem FILE           physical memory (default %s)\n"
+		"  --iomem FILE         kernel B's System RAM (default %s)\n"
+		"  --lowmem FILE        kernel A's memory from address 0, saved just before the\n"
+		"                       jump: pages kernel B changed inside its own RAM get these\n"
+		"                       bytes; any other change stops jbwrite before it writes\n"
+		"  --vmcore FILE        the vmcore --core auto looks for (default %s)\n",
+		MEMMAP_SYSFS_DEFAULT, CMDLINE_DEFAULT, MEM_DEFAULT, IOMEM_DEFAULT, VMCORE_DEFAULT);
 }
 
 /* A u64 in hex ("0x...") or decimal (leading zeros stay decimal); the whole string. */
@@ -128,7 +162,7 @@ static bool parse_u64(const char *s, u64 *out)
 
 static void options_parse(int argc, char **argv, struct options *o)
 {
-	*o = (struct options){ .mode = MODE_AUTO };
+	*o = (struct options){ .mode = MODE_AUTO, .core_kind = CORE_AUTO };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		bool *flag = !strcmp(a, "--pae")       ? &o->pae
@@ -144,7 +178,20 @@ static void options_parse(int argc, char **argv, struct options *o)
 		const char *v = tool_option_value(argc, argv, &i);
 
 		if (!strcmp(a, "--core")) {
-			o->core = v;
+			o->core_kind = !strcmp(v, "auto") ? CORE_AUTO
+				       : !strcmp(v, "mem")  ? CORE_MEM
+							    : CORE_FILE;
+			o->core = o->core_kind == CORE_FILE ? v : NULL;
+		} else if (!strcmp(a, "--vmcore")) {
+			o->vmcore = v;
+		} else if (!strcmp(a, "--cmdline")) {
+			o->cmdline = v;
+		} else if (!strcmp(a, "--mem")) {
+			o->mem = v;
+		} else if (!strcmp(a, "--iomem")) {
+			o->iomem = v;
+		} else if (!strcmp(a, "--lowmem")) {
+			o->lowmem = v;
 		} else if (!strcmp(a, "--out")) {
 			o->out = v;
 		} else if (!strcmp(a, "--show")) {
@@ -181,17 +228,23 @@ static void options_parse(int argc, char **argv, struct options *o)
 		}
 	}
 	if (o->show) {
-		if (o->core || o->out || o->has_entry || o->dry_run)
+		if (o->core || o->out || o->has_entry || o->dry_run || o->vmcore || o->cmdline ||
+		    o->mem || o->iomem || o->lowmem)
 			usage("--show takes only --offset and --verify");
 		return;
 	}
 	if (o->verify)
 		usage("--verify goes with --show");
-	if (!o->core || (!o->out && !o->dry_run) || !o->has_entry)
-		usage("--core, --out and --entry are required (--out not with --dry-run)");
-	if (o->entry == 0)
+	if (!o->out && !o->dry_run)
+		usage("--out is required (except with --dry-run)");
+	if (o->has_entry && o->entry == 0)
 		usage("--entry 0 cannot be kernel A's jump-back entry; give the"
 		      " kexec_jump_back_entry= value from kernel B's command line");
+	if (o->core_kind == CORE_FILE && (o->mem || o->iomem || o->lowmem))
+		usage("--mem, --iomem and --lowmem are for the memory source, not --core %s",
+		      o->core);
+	if (o->core_kind != CORE_AUTO && o->vmcore)
+		usage("--vmcore goes with --core auto");
 	if (o->memmap_sysfs && o->memmap_file)
 		usage("give --memmap-sysfs or --memmap-file, not both");
 	if (o->release && strlen(o->release) >= JBI_RELEASE_SIZE)
@@ -199,6 +252,10 @@ static void options_parse(int argc, char **argv, struct options *o)
 		      JBI_RELEASE_SIZE - 1);
 	if (o->mode == MODE_64 && o->pae)
 		usage("--pae is for a 32-bit kernel A; --mode 64 enters long mode");
+	o->vmcore = o->vmcore ? o->vmcore : VMCORE_DEFAULT;
+	o->cmdline = o->cmdline ? o->cmdline : CMDLINE_DEFAULT;
+	o->mem = o->mem ? o->mem : MEM_DEFAULT;
+	o->iomem = o->iomem ? o->iomem : IOMEM_DEFAULT;
 }
 
 /* ---- files ----------------------------------------------------------------------------- */
@@ -281,14 +338,298 @@ static void file_sync(const struct file *f)
 		die("%s: fsync: %s", f->path, strerror(errno));
 }
 
+/* ---- the memory source: kexec-tools' headers and /dev/mem ------------------------------ */
+
+/*
+ * Kernel A's memory laid out as the ELF core lib/memcore.c built: the headers from memory,
+ * zero padding, each segment's bytes from /dev/mem at its physical address. Below low_len the
+ * bytes come from low, read and checked once against kernel A's copy (--lowmem), so that what
+ * is written is exactly what was checked.
+ */
+struct mem_core {
+	struct file mem;
+	struct memcore mc;
+	struct ram_map b_ram; /* kernel B's own System RAM */
+	u8 *low;
+	u64 low_len;
+};
+
+/* /dev/mem, a character device without a size; for tests, a regular file standing in. */
+static void mem_open(struct file *f, const char *path)
+{
+	struct stat st;
+
+	f->path = path;
+	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (f->fd < 0)
+		die("cannot open %s: %s%s", path, strerror(errno),
+		    errno == EACCES || errno == EPERM ? " (reading physical memory needs root)" : "");
+	if (fstat(f->fd, &st) != 0)
+		die("%s: %s", path, strerror(errno));
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	f->is_blk = false;
+	f->size = S_ISREG(st.st_mode) ? (u64)st.st_size : UINT64_MAX;
+}
+
+/*
+ * Physical bytes [paddr, paddr + len), len at most a chunk. Through mmap, not read(): Linux's
+ * read() of /dev/mem stops at the end of kernel B's own RAM (x86 valid_phys_addr_range checks
+ * high_memory) and refuses a page that is only partly System RAM (memremap of a mixed range),
+ * and kernel A's RAM is exactly what lies outside kernel B's. mmap checks neither.
+ */
+static void mem_read_at(const struct file *f, u64 paddr, void *buf, size_t len)
+{
+	const u64 page = (u64)sysconf(_SC_PAGESIZE);
+	const u64 lead = paddr % page;
+
+	if (len == 0)
+		return;
+	if (f->size != UINT64_MAX && (paddr > f->size || len > f->size - paddr))
+		die("%s ends at 0x%llx, before physical address 0x%llx (+0x%zx)", f->path,
+		    (unsigned long long)f->size, (unsigned long long)paddr, len);
+	void *p = mmap(NULL, (size_t)lead + len, PROT_READ, MAP_SHARED, f->fd, (off_t)(paddr - lead));
+
+	if (p == MAP_FAILED)
+		die("%s: cannot map physical address 0x%llx (+0x%zx): %s%s", f->path,
+		    (unsigned long long)paddr, len, strerror(errno),
+		    errno == EPERM ? " (kernel B has CONFIG_STRICT_DEVMEM, or is locked down)" : "");
+	memcpy(buf, (u8 *)p + lead, len);
+	munmap(p, (size_t)lead + len);
+}
+
+/* A small text file (/proc/cmdline, /proc/iomem: no size in stat), NUL-terminated. */
+static char *text_load(const char *path, const char *what, size_t *len)
+{
+	char *text = malloc(TEXT_MAX + 1);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (!text)
+		die("out of memory");
+	if (fd < 0)
+		die("%s: cannot open %s: %s", what, path, strerror(errno));
+	*len = 0;
+	for (;;) {
+		ssize_t n = read(fd, text + *len, TEXT_MAX - *len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die("%s: cannot read %s: %s", what, path, strerror(errno));
+		if (n == 0)
+			break;
+		*len += (size_t)n;
+		if (*len == TEXT_MAX)
+			die("%s: %s is longer than %u KiB", what, path, TEXT_MAX >> 10);
+	}
+	close(fd);
+	text[*len] = '\0';
+	return text;
+}
+
+static void cmdline_load(const char *path, struct memcore_cmdline *cl)
+{
+	struct jb_diag d = { "" };
+	size_t len;
+	char *text = text_load(path, "kernel B's command line", &len);
+	int rc = memcore_cmdline_parse(text, len, cl, &d);
+
+	if (rc)
+		die("%s: %s", path, d.text);
+	free(text);
+}
+
+static void iomem_load(const char *path, struct ram_map *ram)
+{
+	struct jb_diag d = { "" };
+	size_t len;
+	char *text = text_load(path, "kernel B's RAM", &len);
+	int rc = memcore_iomem_parse(text, len, ram, &d);
+
+	if (rc)
+		die("%s: %s: %s", path, jb_strerror(rc), d.text);
+	free(text);
+}
+
+/* Physical bytes for the core: below low_len from the checked low-memory copy. */
+static void mem_core_phys(const struct mem_core *m, u64 paddr, u8 *buf, size_t len)
+{
+	if (paddr < m->low_len) {
+		size_t n = m->low_len - paddr < len ? (size_t)(m->low_len - paddr) : len;
+
+		memcpy(buf, m->low + paddr, n);
+		paddr += n;
+		buf += n;
+		len -= n;
+	}
+	if (len)
+		mem_read_at(&m->mem, paddr, buf, len);
+}
+
+/* Bytes [off, off + len) of the built core: headers, zero padding, segment data. */
+static void mem_core_read(const struct mem_core *m, u64 off, u8 *buf, size_t len)
+{
+	const struct memcore *mc = &m->mc;
+
+	while (len) {
+		size_t n = len;
+		u32 k = 0;
+
+		if (off < mc->hdr_len) {
+			n = mc->hdr_len - off < len ? (size_t)(mc->hdr_len - off) : len;
+			memcpy(buf, mc->hdr + off, n);
+		} else {
+			/* Segments lie in ascending offsets; the first that ends past off. */
+			while (k < mc->nseg && off >= mc->seg[k].offset + mc->seg[k].size)
+				k++;
+			if (k == mc->nseg)
+				die("internal: read at byte 0x%llx past the built core",
+				    (unsigned long long)off);
+			const struct memcore_seg *s = &mc->seg[k];
+			u64 left = off < s->offset ? s->offset - off : s->offset + s->size - off;
+
+			n = left < len ? (size_t)left : len;
+			if (off < s->offset)
+				memset(buf, 0, n);
+			else
+				mem_core_phys(m, s->paddr + (off - s->offset), buf, n);
+		}
+		off += n;
+		buf += n;
+		len -= n;
+	}
+}
+
+/* Reads kexec-tools' headers at elfcorehdr= and builds the core; says which segments go. */
+static void mem_core_open(const struct options *o, const struct memcore_cmdline *cl,
+			  struct mem_core *m)
+{
+	static u8 hdrs[MEMCORE_HEADERS_MAX];
+	struct jb_diag d = { "" };
+	u64 need, addr = cl->elfcorehdr;
+
+	if (!cl->has_elfcorehdr)
+		die("%s has no elfcorehdr=: kernel A did not load kernel B with kexec's ELF core"
+		    " headers (kexec --load-preserve-context), so kernel A's RAM is unknown; give"
+		    " --core with kernel A's ELF core", o->cmdline);
+	if (addr >= 1ull << 52)
+		die("elfcorehdr=0x%llx in %s is beyond what x86 can address",
+		    (unsigned long long)addr, o->cmdline);
+	mem_open(&m->mem, o->mem);
+	mem_read_at(&m->mem, addr, hdrs, ELFCORE_IDENT_LEN);
+	int rc = memcore_headers_len(hdrs, ELFCORE_IDENT_LEN, &need, &d);
+
+	if (rc)
+		die("the ELF core headers at elfcorehdr=0x%llx (%s): %s: %s",
+		    (unsigned long long)addr, o->mem, jb_strerror(rc), d.text);
+	if (cl->elfcorehdr_size && need > cl->elfcorehdr_size)
+		die("the ELF core headers at elfcorehdr=0x%llx need 0x%llx bytes, more than the"
+		    " 0x%llx its size@ gives", (unsigned long long)addr, (unsigned long long)need,
+		    (unsigned long long)cl->elfcorehdr_size);
+	if (need > ELFCORE_IDENT_LEN)
+		mem_read_at(&m->mem, addr + ELFCORE_IDENT_LEN, hdrs + ELFCORE_IDENT_LEN,
+			    (size_t)(need - ELFCORE_IDENT_LEN));
+	iomem_load(o->iomem, &m->b_ram);
+	rc = memcore_build(hdrs, (size_t)(need > ELFCORE_IDENT_LEN ? need : ELFCORE_IDENT_LEN),
+			   &m->b_ram, &m->mc, &d);
+	if (rc)
+		die("the ELF core headers at elfcorehdr=0x%llx (%s): %s: %s",
+		    (unsigned long long)addr, o->mem, jb_strerror(rc), d.text);
+	for (u32 i = 0; i < m->mc.in.nseg; i++) {
+		const struct elf_seg *s = &m->mc.in.seg[i];
+
+		if (m->mc.skipped[i])
+			fprintf(stderr,
+				"jbwrite: skipping segment at 0x%llx (+0x%llx): inside kernel B's own"
+				" RAM (the kexec window)\n",
+				(unsigned long long)s->paddr, (unsigned long long)s->memsz);
+	}
+}
+
+/*
+ * Kernel A's low memory: the kept bytes below the end of its copy, read now and checked
+ * against the copy before anything is written (lib/memcore.c says which changes are fine).
+ */
+static void mem_core_lowmem(const struct options *o, struct mem_core *m)
+{
+	struct memcore_low res;
+	struct jb_diag d = { "" };
+	struct file f;
+
+	if (!o->lowmem) {
+		fprintf(stderr, "jbwrite: warning: no --lowmem: kernel A's low memory is taken as"
+				" kernel B finds it; kernel B's boot may have overwritten parts of it\n");
+		return;
+	}
+	file_open(&f, o->lowmem, O_RDONLY);
+	if (f.size == 0 || f.size > LOWMEM_MAX)
+		die("--lowmem %s holds %llu bytes; kernel A's low memory is 1 to %u MiB",
+		    o->lowmem, (unsigned long long)f.size, LOWMEM_MAX >> 20);
+	u8 *a = malloc((size_t)f.size), *now = calloc(1, (size_t)f.size);
+
+	if (!a || !now)
+		die("out of memory");
+	file_read_at(&f, 0, a, (size_t)f.size);
+	close(f.fd);
+	for (u32 k = 0; k < m->mc.nseg; k++) {
+		const struct memcore_seg *s = &m->mc.seg[k];
+		u64 end = s->paddr + s->size < f.size ? s->paddr + s->size : f.size;
+
+		for (u64 p = s->paddr; p < end; p += CHUNK_SIZE)
+			mem_read_at(&m->mem, p, now + p,
+				    end - p < CHUNK_SIZE ? (size_t)(end - p) : CHUNK_SIZE);
+	}
+	if (memcore_lowmem_merge(&m->mc, &m->b_ram, now, a, f.size, &res, &d))
+		die("%s: kernel A's low memory changed after it was saved, or this is not kernel"
+		    " A's memory; nothing written", d.text);
+	free(a);
+	m->low = now;
+	m->low_len = f.size;
+	if (!o->quiet)
+		printf("jbwrite: low memory: %u pages checked against kernel A's copy, %u of kernel"
+		       " B's replaced by kernel A's\n", res.checked, res.replaced);
+}
+
+/* Why the vmcore cannot be the core (written to why), or NULL when its ELF header reads. */
+static const char *vmcore_unusable(const char *path, char *why, size_t size)
+{
+	u8 buf[ELFCORE_IDENT_LEN];
+	struct jb_diag d = { "" };
+	struct stat st;
+	u64 need;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 && errno == ENOENT)
+		snprintf(why, size, "no %s", path);
+	else if (fd < 0)
+		snprintf(why, size, "%s: %s", path, strerror(errno));
+	if (fd < 0)
+		return why;
+	ssize_t n = fstat(fd, &st) == 0 ? pread(fd, buf, sizeof(buf), 0) : -1;
+	int err = errno;
+
+	close(fd);
+	if (n < 0) {
+		snprintf(why, size, "%s: %s", path, strerror(err));
+		return why;
+	}
+	if (elfcore_headers_len(buf, (size_t)n, (u64)st.st_size, &need, &d)) {
+		snprintf(why, size, "%s: %s", path, d.text);
+		return why;
+	}
+	return NULL;
+}
+
 /* ---- the core: headers, notes, one streaming pass ---------------------------------------- */
 
 /*
- * A core as a range [at, at + size) of a file, and its first `have` bytes (up to one chunk)
- * in buf: the stream starts from them, so the headers and notes are usually read only once.
+ * A core as a range [at, at + size) of a file, or the core built from memory (m), and its
+ * first `have` bytes (up to one chunk) in buf: the stream starts from them, so the headers and
+ * notes are usually read only once.
  */
 struct core_src {
 	const struct file *f;
+	const struct mem_core *m;
 	u64 at;
 	u64 size;
 	u8 *buf;
@@ -297,6 +638,14 @@ struct core_src {
 	u64 hdrs_len;
 	struct elf_core core;
 };
+
+static void core_read(const struct core_src *c, u64 off, void *buf, size_t len)
+{
+	if (c->m)
+		mem_core_read(c->m, off, buf, len);
+	else
+		file_read_at(c->f, c->at + off, buf, len);
+}
 
 /* Bytes [off, off + len) of the core into a new buffer, from buf where it holds them. */
 static u8 *core_bytes(const struct core_src *c, u64 off, u64 len)
@@ -309,23 +658,25 @@ static u8 *core_bytes(const struct core_src *c, u64 off, u64 len)
 
 	memcpy(p, c->buf + off, (size_t)from_buf);
 	if (from_buf < len)
-		file_read_at(c->f, c->at + off + from_buf, p + from_buf, (size_t)(len - from_buf));
+		core_read(c, off + from_buf, p + from_buf, (size_t)(len - from_buf));
 	return p;
 }
 
-static void core_open(struct core_src *c, const struct file *f, u64 at, u64 size, const char *what)
+static void core_open(struct core_src *c, const struct file *f, const struct mem_core *m, u64 at,
+		      u64 size, const char *what)
 {
 	struct jb_diag d = { "" };
 	u64 need;
 
 	c->f = f;
+	c->m = m;
 	c->at = at;
 	c->size = size;
 	c->have = size < CHUNK_SIZE ? (size_t)size : CHUNK_SIZE;
 	c->buf = malloc(CHUNK_SIZE);
 	if (!c->buf)
 		die("out of memory");
-	file_read_at(f, at, c->buf, c->have);
+	core_read(c, 0, c->buf, c->have);
 	int rc = elfcore_headers_len(c->buf, c->have, size, &need, &d);
 
 	if (rc)
@@ -363,7 +714,7 @@ static void core_stream(struct core_src *c, u64 *hash, const struct file *out, u
 	for (u64 pos = 0; pos < c->size; pos += n) {
 		if (pos) {
 			n = c->size - pos < CHUNK_SIZE ? (size_t)(c->size - pos) : CHUNK_SIZE;
-			file_read_at(c->f, c->at + pos, c->buf, n);
+			core_read(c, pos, c->buf, n);
 		}
 		for (u32 i = 0; i < core->nseg; i++) {
 			/* elfcore_parse checked offset + filesz <= size: no overflow here. */
@@ -715,8 +1066,9 @@ static void hashes_print(const struct elf_core *core, const u64 *hash)
 }
 
 /* Everything but the hashes and the CRC. */
-static void header_build(const struct options *o, const struct core_src *c,
-			 const struct memmap *m, const char *release, struct jbi_header *h)
+static void header_build(const struct options *o, const struct core_src *c, const char *what,
+			 u64 entry, const struct memmap *m, const char *release,
+			 struct jbi_header *h)
 {
 	memset(h, 0, sizeof(*h));
 	memcpy(h->magic, JBI_MAGIC, sizeof(h->magic));
@@ -727,14 +1079,14 @@ static void header_build(const struct options *o, const struct core_src *c,
 
 	if (mode64 && o->pae)
 		die("--pae is for a 32-bit kernel A, and %s is an EM_X86_64 core (mode 64);"
-		    " give --mode 32 if kernel A is 32-bit", o->core);
-	if (!mode64 && o->entry > UINT32_MAX)
-		die("--entry 0x%llx is above 4 GiB, out of reach of a 32-bit kernel A",
-		    (unsigned long long)o->entry);
+		    " give --mode 32 if kernel A is 32-bit", what);
+	if (!mode64 && entry > UINT32_MAX)
+		die("entry 0x%llx is above 4 GiB, out of reach of a 32-bit kernel A",
+		    (unsigned long long)entry);
 	h->flags = (mode64 ? JBI_FLAG_MODE64 : 0) | (o->pae ? JBI_FLAG_PAE : 0);
 	h->nmem = m->n;
 	memcpy(h->mem, m->e, m->n * sizeof(m->e[0]));
-	h->entry = o->entry;
+	h->entry = entry;
 	h->core_offset = JBI_HEADER_SIZE;
 	h->core_size = c->size;
 	h->created = o->has_created ? o->created : (u64)time(NULL);
@@ -759,10 +1111,75 @@ static void segments_check(const struct elf_core *core, const struct ram_map *ra
 
 /* ---- writing --------------------------------------------------------------------------- */
 
+/* Kernel B's command line, read once and only when needed (the memory source, no --entry). */
+static const struct memcore_cmdline *cmdline_get(const struct options *o)
+{
+	static struct memcore_cmdline cl;
+	static bool loaded;
+
+	if (!loaded)
+		cmdline_load(o->cmdline, &cl);
+	loaded = true;
+	return &cl;
+}
+
+/*
+ * Opens kernel A's core as --core says (auto: the vmcore when its ELF header reads, else the
+ * memory source) and prints which one it is. Returns its name for messages.
+ */
+static const char *core_choose(const struct options *o, struct core_src *c, struct file *core_f,
+			       struct mem_core *m)
+{
+	const char *path = o->core_kind == CORE_FILE ? o->core : o->vmcore;
+	const char *why = "--core mem";
+	char buf[4200];
+
+	if (o->core_kind == CORE_AUTO)
+		why = vmcore_unusable(o->vmcore, buf, sizeof(buf));
+	if (o->core_kind == CORE_FILE || (o->core_kind == CORE_AUTO && !why)) {
+		if (o->lowmem)
+			die("--lowmem is for the memory source, and %s is a vmcore; give --core mem"
+			    " to read kernel A's memory through %s, or leave --lowmem out", path,
+			    o->mem);
+		if (!o->quiet)
+			printf("jbwrite: core source: %s\n", path);
+		file_open(core_f, path, O_RDONLY);
+		core_open(c, core_f, NULL, 0, core_f->size, path);
+		return path;
+	}
+	const struct memcore_cmdline *cl = cmdline_get(o);
+
+	if (!o->quiet && cl->has_elfcorehdr)
+		printf("jbwrite: core source: elfcorehdr=0x%llx and %s (%s)\n",
+		       (unsigned long long)cl->elfcorehdr, o->mem, why);
+	mem_core_open(o, cl, m);
+	mem_core_lowmem(o, m);
+	*core_f = m->mem;
+	core_open(c, &m->mem, m, 0, m->mc.size, "the core built from elfcorehdr= and /dev/mem");
+	return o->mem;
+}
+
+/* --entry, or kexec_jump_back_entry= from kernel B's command line. */
+static u64 entry_get(const struct options *o)
+{
+	if (o->has_entry)
+		return o->entry;
+	const struct memcore_cmdline *cl = cmdline_get(o);
+
+	if (!cl->has_entry)
+		die("no --entry, and %s has no kexec_jump_back_entry=; give --entry ADDR, kernel"
+		    " A's jump-back entry", o->cmdline);
+	if (cl->entry == 0)
+		die("kexec_jump_back_entry=0 in %s cannot be kernel A's jump-back entry",
+		    o->cmdline);
+	return cl->entry;
+}
+
 static int write_main(const struct options *o)
 {
 	static struct jbi_header h;
 	static struct core_src c;
+	static struct mem_core mc;
 	static struct memmap m;
 	static struct ram_map ram;
 	static u64 hash[ELFCORE_MAX_SEGS];
@@ -770,22 +1187,22 @@ static int write_main(const struct options *o)
 	struct jb_diag d = { "" };
 	char release[JBI_RELEASE_SIZE] = RELEASE_UNKNOWN;
 	const u64 base = o->offset_sectors * SECTOR_SIZE;
+	u64 entry = entry_get(o);
+	const char *what = core_choose(o, &c, &core_f, &mc);
 
-	file_open(&core_f, o->core, O_RDONLY);
-	core_open(&c, &core_f, 0, core_f.size, o->core);
 	if (o->release)
 		snprintf(release, sizeof(release), "%s", o->release);
 	else
-		core_release(&c, release, o->core);
+		core_release(&c, release, what);
 	memmap_load(o, &m, &ram);
-	header_build(o, &c, &m, release, &h);
+	header_build(o, &c, what, entry, &m, release, &h);
 	if (!o->quiet)
 		segments_check(&c.core, &ram);
 
 	if (!o->dry_run) {
 		file_open(&out_f, o->out, O_RDWR | O_CREAT);
 		if (out_f.dev == core_f.dev && out_f.ino == core_f.ino)
-			die("--out %s is the core itself", o->out);
+			die("--out %s is the core itself", o->out); /* or /dev/mem */
 		if (out_f.is_blk && (out_f.size < base || out_f.size - base < JBI_HEADER_SIZE ||
 				     out_f.size - base - JBI_HEADER_SIZE < c.size))
 			die("%s holds %llu bytes; the image needs %llu at byte %llu", o->out,
@@ -842,7 +1259,7 @@ static u32 show_verify(const struct options *o, const struct file *f, u64 base,
 
 	snprintf(what, sizeof(what), "%s: the core at byte %llu", o->show,
 		 (unsigned long long)(base + h->core_offset));
-	core_open(&c, f, base + h->core_offset, h->core_size, what);
+	core_open(&c, f, NULL, base + h->core_offset, h->core_size, what);
 	if (c.core.nseg != h->nhash) {
 		u32 most = c.core.nseg > h->nhash ? c.core.nseg : h->nhash;
 

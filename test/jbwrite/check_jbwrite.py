@@ -6,7 +6,10 @@ Makes ELF cores with build/tools/mkcore (ELF64 and ELF32, EM_386 and EM_X86_64) 
 writes images with jbwrite, and checks every header field with the struct module, the CRC with
 zlib.crc32, each segment hash with a jbhash64 written here from the spec, and that the core
 follows the header byte for byte; then --offset, the sysfs memory map, --dry-run, --show and
---verify on damaged images, a write that dies half-way, and the error exits.
+--verify on damaged images, a write that dies half-way, and the error exits. The memory source
+(kernel B without /proc/vmcore) runs on a sparse file standing in for /dev/mem, with
+kexec-tools-style ELF headers at elfcorehdr=, a fake /proc/iomem and /proc/cmdline, and kernel
+A's low-memory copy; the core it writes is compared with one built here from the same rules.
 Prints one line per check and "N passed, N failed"; exits non-zero on any failure.
 """
 import argparse
@@ -189,6 +192,11 @@ def read(path):
         return f.read()
 
 
+def read_if(path):
+    """The file's bytes, or none when a failed run left no file."""
+    return read(path) if os.path.exists(path) else b""
+
+
 def write(path, data):
     with open(path, "wb") as f:
         f.write(data)
@@ -283,10 +291,12 @@ def check_image(c, env, name, img_path, core_path, offset=0, entry=None, flags=0
 
 
 def expect_error(c, env, name, args, words, out=None):
-    """jbwrite exits 1 with 'jbwrite: error:' and every word; writes no out file."""
+    """jbwrite exits 1 with 'jbwrite: error:' (after any notes on segments it skips) and every
+    word; writes no out file."""
     res = env.jbwrite(*args)
     err = res.stderr
-    ok = res.returncode == 1 and err.startswith("jbwrite: error:") and \
+    first = [l for l in err.splitlines() if not l.startswith("jbwrite: skipping segment")]
+    ok = res.returncode == 1 and first and first[0].startswith("jbwrite: error:") and \
         all(w in err for w in words) and (out is None or not os.path.exists(out))
     c.check(f"error: {name}", ok, f"exit {res.returncode}, stderr {err.strip()[:300]!r}")
 
@@ -543,9 +553,10 @@ def check_errors(c, env, core, entry):
                       ("truncate", "truncated")):
         bcore, bentry = env.mkcore(f"bad-{bad}.core", "--bad", bad, "--big-mb", "1")
         expect_error(c, env, f"mkcore --bad {bad}", ["--core", bcore] + base, [word], out=out)
+    write(env.path("noentry.cmdline"), b"ro quiet\n")
     expect_error(c, env, "--entry missing",
-                 ["--core", core, "--out", out, "--memmap-file", env.memmap], ["--entry"],
-                 out=out)
+                 ["--core", core, "--out", out, "--memmap-file", env.memmap, "--cmdline",
+                  env.path("noentry.cmdline")], ["--entry", "noentry.cmdline"], out=out)
     for value in ("xyz", "0x", "12ab", "-5", "0x1g", "99999999999999999999999"):
         expect_error(c, env, f"--entry {value}",
                      ["--core", core, "--out", out, "--entry", value, "--memmap-file",
@@ -595,6 +606,301 @@ def check_errors(c, env, core, entry):
             "usage:" in res.stderr, res.stderr)
 
 
+# ---- the memory source: kexec-tools' headers and /dev/mem, without /proc/vmcore ----
+
+PAGE = 4096
+ELFCOREHDR = 0x1F7E000  # inside kernel B's window, where kexec-tools puts it
+JUMP_ENTRY = 0x1C7B5E0
+LOWMEM_LEN = 0x100000
+# Kernel B's own RAM: a little low memory for its trampoline, and the kexec window 16-32 MiB.
+B_IOMEM = """00000000-00000fff : Reserved
+00001000-0000ffff : System RAM
+00010000-0009ffff : Reserved
+000a0000-000bffff : PCI Bus 0000:00
+000f0000-000fffff : Reserved
+  000f0000-000fffff : System ROM
+01000000-01ffffff : System RAM
+  01000000-01a00000 : Kernel code
+  01c00000-01dfffff : System RAM
+fec00000-fec003ff : IOAPIC 0
+"""
+B_RAM = [(0x1000, 0x10000), (0x1000000, 0x2000000)]
+KTEXT_VADDR = 0xFFFFFFFF81000000
+DIRECT_MAP = 0xFFFF888000000000
+# kexec-tools' table for kernel A: (type, paddr, size, vaddr); empty notes, the kernel text
+# inside kernel B's window, low RAM partly over kernel B's, RAM around the window, and a
+# segment whose size is not a page multiple.
+MEM_PHDRS = [(PT_NOTE, ELFCOREHDR + 0x400, 0x400, 0), (PT_NOTE, ELFCOREHDR + 0x800, 0x400, 0),
+             (PT_LOAD, 0x1000000, 0x400000, KTEXT_VADDR),
+             (PT_LOAD, 0x1000, 0x9E000, DIRECT_MAP + 0x1000),
+             (PT_LOAD, 0x100000, 0xF00000, DIRECT_MAP + 0x100000),
+             (PT_LOAD, 0x2000000, 0x800000, DIRECT_MAP + 0x2000000),
+             (PT_LOAD, 0x3000000, 0x1234, DIRECT_MAP + 0x3000000)]
+MEM_KEPT = [p for p in MEM_PHDRS if p[0] == PT_LOAD and p[1] != 0x1000000]
+
+
+def kexec_headers(phdrs, elf32=False, machine=EM_X86_64):
+    """ELF core headers as kexec-tools writes them: p_offset = p_paddr, p_filesz = p_memsz."""
+    ehsize, phentsize = (52, 32) if elf32 else (64, 56)
+    out = bytearray(b"\x7fELF" + bytes([1 if elf32 else 2, 1, 1]) + bytes(9))
+    if elf32:
+        out += struct.pack("<HHIIIIIHHHHHH", 4, machine, 1, 0, ehsize, 0, 0, ehsize, phentsize,
+                           len(phdrs), 0, 0, 0)
+    else:
+        out += struct.pack("<HHIQQQIHHHHHH", 4, machine, 1, 0, ehsize, 0, 0, ehsize, phentsize,
+                           len(phdrs), 0, 0, 0)
+    for ptype, paddr, size, vaddr in phdrs:
+        if elf32:
+            out += struct.pack("<IIIIIIII", ptype, paddr, vaddr & M32, paddr, size, size, 7, 0)
+        else:
+            out += struct.pack("<IIQQQQQQ", ptype, 7, paddr, vaddr, paddr, size, size, 0)
+    return bytes(out)
+
+
+def expected_mem_core(kept, phys, elf32=False, machine=EM_X86_64):
+    """The core jbwrite should build: headers for the kept PT_LOADs, then each one's bytes
+    (phys(paddr, size)) at the next 4 KiB boundary, zeros between."""
+    ehsize, phentsize = (52, 32) if elf32 else (64, 56)
+    at = ehsize + len(kept) * phentsize
+    offsets = []
+    for _, _, size, _ in kept:
+        at = -(-at // PAGE) * PAGE
+        offsets.append(at)
+        at += size
+    out = bytearray(at)
+    hdr = bytearray(kexec_headers(kept, elf32, machine))
+    for i, (_, paddr, size, vaddr) in enumerate(kept):
+        p = ehsize + i * phentsize
+        if elf32:
+            struct.pack_into("<I", hdr, p + 4, offsets[i])
+        else:
+            struct.pack_into("<Q", hdr, p + 8, offsets[i])
+        out[offsets[i]:offsets[i] + size] = phys(paddr, size)
+    out[:len(hdr)] = hdr
+    return bytes(out)
+
+
+class MemFixture:
+    """A sparse file standing in for /dev/mem with kernel A's RAM (random bytes), kexec-tools'
+    headers at ELFCOREHDR, and kernel B's changes to low memory; plus the /proc files."""
+
+    def __init__(self, env, name, phdrs=MEM_PHDRS, elf32=False, machine=EM_X86_64, seed=11,
+                 cmdline=None):
+        rng = random.Random(seed)
+        self.env = env
+        self.mem = env.path(name + ".mem")
+        self.iomem = env.path(name + ".iomem")
+        self.cmdline = env.path(name + ".cmdline")
+        self.lowmem = env.path(name + ".lowmem")
+        self.a = {}  # paddr -> kernel A's bytes of each PT_LOAD
+        end = ELFCOREHDR + PAGE
+        for ptype, paddr, size, _ in phdrs:
+            if ptype == PT_LOAD:
+                self.a[paddr] = rng.randbytes(size)
+                end = max(end, paddr + size)
+        low = bytearray(rng.randbytes(LOWMEM_LEN))  # kernel A's low memory, as saved
+        for paddr, data in self.a.items():
+            if paddr < LOWMEM_LEN:
+                low[paddr:paddr + len(data)] = data[:LOWMEM_LEN - paddr]
+                self.a[paddr] = bytes(low[paddr:paddr + len(data)])
+        write(self.lowmem, bytes(low))
+        # Kernel B's boot writes into its own low RAM (page 0x5000), and into page 0 and the
+        # hole at 0xa0000, which no segment holds.
+        self.b_low = bytearray(low)
+        for at in (0x5000, 0x5ABC, 0x0, 0xA0010):
+            self.b_low[at] ^= 0xFF
+        with open(self.mem, "wb") as f:
+            f.truncate(end)
+            for paddr, data in self.a.items():
+                f.seek(paddr)
+                f.write(data if paddr >= LOWMEM_LEN else bytes(self.b_low[paddr:paddr + len(data)]))
+            f.seek(0)
+            f.write(bytes(self.b_low[:0x1000]))
+            f.seek(0xA0000)
+            f.write(bytes(self.b_low[0xA0000:0xA1000]))
+            f.seek(ELFCOREHDR)
+            f.write(kexec_headers(phdrs, elf32, machine))
+        write(self.iomem, B_IOMEM.encode())
+        if cmdline is None:
+            cmdline = "BOOT_IMAGE=/vmlinuz-b root=/dev/ram0 console=ttyS0 irqpoll nr_cpus=1 " \
+                "reset_devices elfcorehdr=%dK kexec_jump_back_entry=0x%016x\n" % \
+                (ELFCOREHDR // 1024, JUMP_ENTRY)
+        write(self.cmdline, cmdline.encode())
+
+    def phys(self, lowmem):
+        """Physical bytes as the image should hold them: kernel A's where --lowmem gave them,
+        else what kernel B's /dev/mem shows."""
+        def read_at(paddr, size):
+            data = bytearray(self.a[paddr])
+            if not lowmem and paddr < LOWMEM_LEN:
+                n = min(size, LOWMEM_LEN - paddr)
+                data[:n] = self.b_low[paddr:paddr + n]
+            return bytes(data)
+        return read_at
+
+    def args(self, *extra, lowmem=True, core="mem"):
+        return (["--core", core, "--cmdline", self.cmdline, "--mem", self.mem, "--iomem",
+                 self.iomem, "--memmap-file", self.env.memmap, "--created", CREATED] +
+                (["--lowmem", self.lowmem] if lowmem else []) + [str(a) for a in extra])
+
+
+def check_mem_image(c, env, name, fx, img, res, kept=MEM_KEPT, lowmem=True, elf32=False,
+                    machine=EM_X86_64, flags=FLAG_MODE64):
+    """The image holds exactly the kept segments with the right bytes."""
+    if not c.check(f"{name}: exit 0", res.returncode == 0, res.stderr[-600:]):
+        return
+    want = env.path(name.replace(" ", "_") + ".want")
+    write(want, expected_mem_core(kept, fx.phys(lowmem), elf32, machine))
+    check_image(c, env, name, img, want, entry=JUMP_ENTRY, flags=flags)
+    core = read(img)[HEADER_SIZE:]
+    paddrs = []
+    cls = core[4]
+    phoff = struct.unpack_from("<Q" if cls == 2 else "<I", core, 32 if cls == 2 else 28)[0]
+    phnum = struct.unpack_from("<H", core, 56 if cls == 2 else 44)[0]
+    for i in range(phnum):
+        p = phoff + i * (56 if cls == 2 else 32)
+        paddrs.append(struct.unpack_from("<Q", core, p + 24)[0] if cls == 2 else
+                      struct.unpack_from("<I", core, p + 12)[0])
+    c.equal(f"{name}: PT_LOADs are the kept segments, the kernel text absent",
+            paddrs, [p[1] for p in kept])
+
+
+def check_memory_source(c, env):
+    fx = MemFixture(env, "mem")
+    img = env.path("mem.img")
+    res = env.jbwrite(*fx.args("--out", img))
+    check_mem_image(c, env, "memory source with --lowmem", fx, img, res)
+    c.check("memory source: says which source", "jbwrite: core source: elfcorehdr=0x%x and %s"
+            " (--core mem)\n" % (ELFCOREHDR, fx.mem) in res.stdout, res.stdout)
+    c.check("memory source: the kernel text skipped, on stderr",
+            "jbwrite: skipping segment at 0x1000000 (+0x400000): inside kernel B's own RAM"
+            " (the kexec window)\n" in res.stderr and res.stderr.count("skipping") == 1,
+            res.stderr)
+    c.check("memory source: low memory summary (158 pages, page 0x5000 replaced)",
+            "jbwrite: low memory: 158 pages checked against kernel A's copy, 1 of kernel B's"
+            " replaced by kernel A's\n" in res.stdout, res.stdout)
+    c.check("memory source: entry from the command line",
+            f"entry 0x{JUMP_ENTRY:x}," in res.stdout, res.stdout)
+    c.check("memory source: the bytes kernel B changed at 0x5000 are kernel A's",
+            read_if(img)[HEADER_SIZE + PAGE + 0x5000 - 0x1000:][:1] ==
+            bytes([read(fx.lowmem)[0x5000]]) and read(fx.lowmem)[0x5000] != fx.b_low[0x5000])
+
+    # Without --lowmem: low memory as kernel B finds it, and a warning.
+    img = env.path("mem-nolow.img")
+    res = env.jbwrite(*fx.args("--out", img, lowmem=False))
+    check_mem_image(c, env, "memory source without --lowmem", fx, img, res, lowmem=False)
+    c.check("without --lowmem: warns", "jbwrite: warning: no --lowmem" in res.stderr and
+            "low memory:" not in res.stdout, res.stderr)
+
+    # --core auto (the default) with no vmcore falls back to memory; --entry wins.
+    img = env.path("mem-auto.img")
+    args = fx.args("--out", img, "--vmcore", env.path("no-vmcore"))
+    del args[:2]
+    res = env.jbwrite(*args)
+    check_mem_image(c, env, "--core auto without a vmcore", fx, img, res)
+    c.check("--core auto: says it fell back", "jbwrite: core source: elfcorehdr=0x%x and %s"
+            " (no %s)\n" % (ELFCOREHDR, fx.mem, env.path("no-vmcore")) in res.stdout, res.stdout)
+    junk = env.path("junk-vmcore")
+    write(junk, b"not an ELF core" * 10)
+    res = env.jbwrite(*fx.args("--out", img, "--vmcore", junk, "--entry", "0x1234", core="auto"))
+    c.check("--core auto with an unreadable vmcore: memory, and why", res.returncode == 0 and
+            "(%s: no ELF magic" % junk in res.stdout, res.stdout + res.stderr)
+    c.check("--entry wins over the command line", res.returncode == 0 and
+            parse_header(read(img))["entry"] == 0x1234)
+    vmcore = env.path("vmcore")
+    write(vmcore, build_core(loads=[(0x100000, 0x3000, 0x3000)], seed=5))
+    img = env.path("vmcore-auto.img")
+    res = env.jbwrite("--vmcore", vmcore, "--out", img, "--cmdline", fx.cmdline,
+                      "--memmap-file", env.memmap, "--created", CREATED)
+    c.check("--core auto with a vmcore uses it", res.returncode == 0 and
+            f"jbwrite: core source: {vmcore}\n" in res.stdout and
+            read(img)[HEADER_SIZE:] == read(vmcore) and
+            parse_header(read(img))["entry"] == JUMP_ENTRY, res.stdout + res.stderr)
+
+    # ELF32 headers make an ELF32 core; elfcorehdr= in hex and in size@addr form.
+    fx32 = MemFixture(env, "mem32", elf32=True, machine=EM_386, seed=12,
+                      cmdline="elfcorehdr=0x%x kexec_jump_back_entry=0x%x" % (ELFCOREHDR,
+                                                                            JUMP_ENTRY))
+    img = env.path("mem32.img")
+    res = env.jbwrite(*fx32.args("--out", img))
+    check_mem_image(c, env, "memory source, ELF32 EM_386", fx32, img, res, elf32=True,
+                    machine=EM_386, flags=0)
+    write(fx32.cmdline, b"elfcorehdr=4K@%dK kexec_jump_back_entry=%d" % (ELFCOREHDR // 1024,
+                                                                         JUMP_ENTRY))
+    res = env.jbwrite(*fx32.args("--out", img, "--quiet"))
+    c.check("elfcorehdr=SIZE@ADDR, decimal entry, --quiet", res.returncode == 0 and
+            res.stdout == "" and parse_header(read(img))["entry"] == JUMP_ENTRY,
+            res.stdout + res.stderr)
+
+    # The checks that stop jbwrite before it writes.
+    out = env.path("mem-err.img")
+    low = bytearray(read(fx.lowmem))
+    low[0x9C123] ^= 1  # kernel A's copy differs from memory outside kernel B's RAM
+    write(env.path("bad.lowmem"), bytes(low))
+    args = fx.args("--out", out, lowmem=False) + ["--lowmem", env.path("bad.lowmem")]
+    expect_error(c, env, "low memory changed outside kernel B's RAM", args,
+                 ["low memory page 0x9c000 differs from kernel A's copy and is not kernel B's"
+                  " RAM: kernel A's low memory changed after it was saved, or this is not"
+                  " kernel A's memory; nothing written"], out=out)
+    low = bytearray(read(fx.lowmem))
+    low[0x9FFFF] ^= 1  # in no kept segment (they end at 0x9f000): not looked at
+    low[0x20] ^= 1
+    write(env.path("ok.lowmem"), bytes(low))
+    args = fx.args("--out", out, lowmem=False) + ["--lowmem", env.path("ok.lowmem")]
+    res = env.jbwrite(*args)
+    c.check("low memory outside the kept segments is not compared", res.returncode == 0,
+            res.stderr)
+    if os.path.exists(out):
+        os.remove(out)
+    write(env.path("empty.lowmem"), b"")
+    expect_error(c, env, "empty --lowmem", fx.args("--out", out, lowmem=False) +
+                 ["--lowmem", env.path("empty.lowmem")], ["empty.lowmem", "0 bytes"], out=out)
+    expect_error(c, env, "--lowmem with a vmcore",
+                 fx.args("--out", out, "--vmcore", vmcore, core="auto"),
+                 ["--lowmem", "--core mem"], out=out)
+
+    def with_cmdline(name, text, words):
+        path = env.path("c.cmdline")
+        write(path, text.encode())
+        expect_error(c, env, name, fx.args("--out", out) + ["--cmdline", path], words, out=out)
+
+    with_cmdline("no elfcorehdr=", "ro kexec_jump_back_entry=0x1000\n",
+                 ["no elfcorehdr=", "--load-preserve-context"])
+    with_cmdline("no kexec_jump_back_entry= and no --entry", "elfcorehdr=%dK\n" %
+                 (ELFCOREHDR // 1024), ["kexec_jump_back_entry=", "--entry"])
+    with_cmdline("elfcorehdr= not a number", "elfcorehdr=12Q", ["elfcorehdr=12Q"])
+    with_cmdline("kexec_jump_back_entry=0", "elfcorehdr=%dK kexec_jump_back_entry=0" %
+                 (ELFCOREHDR // 1024), ["kexec_jump_back_entry=0"])
+    with_cmdline("elfcorehdr= at no ELF header", "elfcorehdr=%dK kexec_jump_back_entry=0x1" %
+                 (ELFCOREHDR // 1024 + 4), ["elfcorehdr=0x1f7f000", "ELF magic"])
+    with_cmdline("elfcorehdr= past the end of memory", "elfcorehdr=1G kexec_jump_back_entry=1",
+                 ["0x40000000"])
+    with_cmdline("elfcorehdr= size@ too small", "elfcorehdr=256@%dK kexec_jump_back_entry=1" %
+                 (ELFCOREHDR // 1024), ["0x1c8", "0x100"])
+    write(env.path("zero.iomem"), b"00000000-00000000 : System RAM\n")
+    expect_error(c, env, "iomem read without root",
+                 fx.args("--out", out) + ["--iomem", env.path("zero.iomem")],
+                 ["zero.iomem", "root"], out=out)
+    write(env.path("all.iomem"), b"00000000-7fffffff : System RAM\n")
+    expect_error(c, env, "every segment inside kernel B's RAM",
+                 fx.args("--out", out) + ["--iomem", env.path("all.iomem")],
+                 ["all 5 PT_LOAD", "kernel B's own RAM"], out=out)
+    short = env.path("short.mem")
+    write(short, read(fx.mem)[:0x2400000])
+    # /dev/mem has no size: this one is found while writing, and leaves no valid header.
+    expect_error(c, env, "memory ends inside a segment",
+                 fx.args("--out", out) + ["--mem", short], ["short.mem", "0x2400000"])
+    c.check("memory ends inside a segment: no image header left", read_if(out)[:8] != MAGIC)
+    if os.path.exists(out):
+        os.remove(out)
+    expect_error(c, env, "--out is the memory", fx.args("--out", fx.mem), ["core itself"])
+    expect_error(c, env, "--mem with --core PATH",
+                 ["--core", vmcore, "--out", out, "--entry", "1", "--mem", fx.mem],
+                 ["--mem", "memory source"], out=out)
+    expect_error(c, env, "--vmcore with --core mem",
+                 fx.args("--out", out, "--vmcore", vmcore), ["--vmcore"], out=out)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -614,6 +920,7 @@ def main():
         check_show_damage(c, env, core64, entry64)
         check_crash_midway(c, env, core64, entry64)
         check_errors(c, env, core64, entry64)
+        check_memory_source(c, env)
     print(f"{c.passed} passed, {c.failed} failed")
     return 1 if c.failed else 0
 
