@@ -71,8 +71,8 @@ $(BUILD)/unit/%: $(BUILD)/host/test/unit/%.o $(LIB_HOST_OBJ)
 	@echo "  HOSTLD  $@"
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -lcmocka
 
-# jbwrite for kernel B's initramfs (`make static-tools`): static, -O2, no sanitizers, so it
-# runs under busybox with no shared libraries.
+# The tools kernels A and B run (`make static-tools`): jbwrite and jbjump static, -O2, no
+# sanitizers, so they run under busybox with no shared libraries.
 STATIC_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -Iinclude -MMD -MP
 
 $(BUILD)/static/obj/%.o: %.c
@@ -84,14 +84,19 @@ $(BUILD)/static/jbwrite: $(BUILD)/static/obj/tools/jbwrite.o $(LIB_SRC:%.c=$(BUI
 	@echo "  STATLD  $@"
 	$(Q)$(CC) -static -o $@ $^
 
+$(BUILD)/static/jbjump: $(BUILD)/static/obj/tools/jbjump.o
+	@echo "  STATLD  $@"
+	$(Q)$(CC) -static -o $@ $^
+
+STATIC_TOOLS := $(BUILD)/static/jbwrite $(BUILD)/static/jbjump
 .PHONY: static-tools
-static-tools: $(BUILD)/static/jbwrite
+static-tools: $(STATIC_TOOLS)
 
 include test/payload/payload.mk
 -include test/fuzz/fuzz.mk
 
 # ---- user-facing targets --------------------------------------------------------------
-.PHONY: all deps stub tools unit-test qemu-test test demo bench clean
+.PHONY: all deps stub tools unit-test qemu-test test test-linux demo bench install clean
 
 all: $(BUILD)/jumpback.elf $(TOOLS) $(PAYLOAD_ELF) $(PAYLOAD64_ELF)
 stub: $(BUILD)/jumpback.elf
@@ -108,9 +113,15 @@ qemu-test: all
 	$(Q)$(PYTHON) test/qemu/run_tests.py --build $(BUILD)
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_BIN) $(FUZZ_STANDALONE_BIN) $(FUZZ_PART_BIN) \
-		$(FUZZ_JBI_BIN)
+	$(Q)$(MAKE) --no-print-directory all static-tools $(UNIT_BIN) $(FUZZ_STANDALONE_BIN) \
+		$(FUZZ_PART_BIN) $(FUZZ_JBI_BIN)
 	$(Q)$(PYTHON) test/run_all.py --build $(BUILD) $(UNIT_BIN)
+
+# The real-Linux round trip alone (also part of `make test`); the kernel build is cached in
+# $(JUMPBACK_CACHE) (default ~/.cache/jumpback), keyed on test/linux's recipe.
+test-linux: deps
+	$(Q)$(MAKE) --no-print-directory all static-tools
+	$(Q)$(PYTHON) test/linux/roundtrip.py --build $(BUILD)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -119,6 +130,18 @@ demo: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(PYTHON) bench/restore_rate.py --build $(BUILD)
+
+# Installs the stub, the tools for kernels A and B and the GRUB script (docs/hibernate-with-kexec.md).
+PREFIX ?= /usr/local
+DESTDIR ?=
+install: all static-tools
+	install -D -m 644 $(BUILD)/jumpback.elf $(DESTDIR)/boot/jumpback.elf
+	install -D -m 755 tools/linux/jumpback-hibernate $(DESTDIR)$(PREFIX)/sbin/jumpback-hibernate
+	install -D -m 755 tools/linux/jumpback-mkinitrd $(DESTDIR)$(PREFIX)/sbin/jumpback-mkinitrd
+	install -D -m 755 $(BUILD)/static/jbwrite $(DESTDIR)$(PREFIX)/sbin/jbwrite
+	install -D -m 755 $(BUILD)/static/jbjump $(DESTDIR)$(PREFIX)/sbin/jbjump
+	install -D -m 755 tools/linux/kernel-b-init $(DESTDIR)$(PREFIX)/lib/jumpback/kernel-b-init
+	install -D -m 755 tools/linux/grub.d/42_jumpback $(DESTDIR)/etc/grub.d/42_jumpback
 
 clean:
 	rm -rf $(BUILD)

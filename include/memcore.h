@@ -50,6 +50,23 @@ int memcore_iomem_parse(const char *text, size_t len, struct ram_map *out, struc
  */
 int memcore_headers_len(const u8 *buf, size_t len, u64 *need, struct jb_diag *d);
 
+/* A PT_LOAD that describes no memory: its range runs past what the ELF class addresses. */
+struct memcore_inverted {
+	u32 phdr_index;
+	u64 paddr;
+	u64 memsz;
+};
+
+/*
+ * kexec-tools 2.0.25 cuts [first range ending above 0x9ffff, --mem-max] out of kernel A's RAM
+ * ranges for a preserve-context load; where that cut starts below 1 MiB (at the BIOS ROM) it
+ * leaves a range whose end lies before its start, written as a PT_LOAD at 1 MiB with p_memsz
+ * near 2^64. Turns every PT_LOAD whose end passes 2^52 (ELF64) or 2^32 (ELF32) into PT_NULL in
+ * buf (the headers memcore_headers_len measured), listing up to max of them in out; returns
+ * how many there were. Headers that do not parse are left for memcore_build to refuse.
+ */
+u32 memcore_drop_inverted(u8 *buf, size_t len, struct memcore_inverted *out, u32 max);
+
 /* One kept PT_LOAD: its bytes are physical [paddr, +size), at [offset, +size) of the core. */
 struct memcore_seg {
 	u64 paddr;

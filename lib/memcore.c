@@ -376,6 +376,35 @@ static u64 page_align_up(u64 x)
 	return (x + MEMCORE_PAGE_SIZE - 1) & ~(u64)(MEMCORE_PAGE_SIZE - 1);
 }
 
+u32 memcore_drop_inverted(u8 *buf, size_t len, struct memcore_inverted *out, u32 max)
+{
+	if (len < ELFCORE_IDENT_LEN || (buf[4] != 1 && buf[4] != 2))
+		return 0;
+	bool is64 = buf[4] == 2;
+	u64 phoff = is64 ? le64(buf + 32) : le32(buf + 28);
+	u64 phentsize = is64 ? le16(buf + 54) : le16(buf + 42);
+	u64 phnum = is64 ? le16(buf + 56) : le16(buf + 44);
+	u64 limit = is64 ? 1ull << 52 : 1ull << 32;
+	u64 min_ent = is64 ? sizeof(struct elf64_phdr) : sizeof(struct elf32_phdr);
+	u32 n = 0;
+
+	if (phentsize < min_ent || phoff > len || phnum > (len - phoff) / phentsize)
+		return 0;
+	for (u64 i = 0; i < phnum; i++) {
+		u8 *p = buf + phoff + i * phentsize;
+		u64 paddr = is64 ? le64(p + 24) : le32(p + 12);
+		u64 memsz = is64 ? le64(p + 40) : le32(p + 20);
+
+		if (le32(p) != PT_LOAD || (paddr < limit && memsz <= limit - paddr))
+			continue;
+		store32(p, PT_NULL);
+		if (n < max)
+			out[n] = (struct memcore_inverted){ (u32)i, paddr, memsz };
+		n++;
+	}
+	return n;
+}
+
 int memcore_build(const u8 *buf, size_t len, const struct ram_map *b_ram, struct memcore *mc,
 		  struct jb_diag *d)
 {

@@ -530,6 +530,16 @@ static void mem_core_open(const struct options *o, const struct memcore_cmdline 
 		mem_read_at(&m->mem, addr + ELFCORE_IDENT_LEN, hdrs + ELFCORE_IDENT_LEN,
 			    (size_t)(need - ELFCORE_IDENT_LEN));
 	iomem_load(o->iomem, &m->b_ram);
+	struct memcore_inverted inv[8];
+	u32 ninv = memcore_drop_inverted(hdrs, (size_t)need, inv, JB_ARRAY_LEN(inv));
+
+	for (u32 i = 0; i < ninv && i < JB_ARRAY_LEN(inv); i++)
+		fprintf(stderr,
+			"jbwrite: skipping program header %u at 0x%llx (+0x%llx): a range whose end"
+			" lies before its start, not memory (kexec-tools cuts [0xf0000, --mem-max]"
+			" out of kernel A's RAM this way)\n",
+			inv[i].phdr_index, (unsigned long long)inv[i].paddr,
+			(unsigned long long)inv[i].memsz);
 	rc = memcore_build(hdrs, (size_t)(need > ELFCORE_IDENT_LEN ? need : ELFCORE_IDENT_LEN),
 			   &m->b_ram, &m->mc, &d);
 	if (rc)

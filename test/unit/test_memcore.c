@@ -337,6 +337,51 @@ static void test_build_typical(void **state)
 	expect_core(32, EM_386, kexec_typical, want, JB_ARRAY_LEN(want));
 }
 
+/*
+ * kexec-tools 2.0.25's inverted range (a PT_LOAD at 1 MiB with p_memsz 0xffffffffffff0000, seen
+ * from a real 6.12 kernel A) is turned into PT_NULL; the others stay; the core then builds.
+ */
+static void test_drop_inverted(void **state)
+{
+	static const struct core_phdr with_inverted[] = {
+		{ PT_NOTE, 0x3f7e400, 0, 0, 0x400 },
+		{ PT_LOAD, 0x1000000, 0x1000000, 0xa16000, 0xa16000 },         /* kernel text */
+		{ PT_LOAD, 0x1000, 0x1000, 0x9ec00, 0x9ec00 },                 /* low RAM */
+		{ PT_LOAD, 0x100000, 0x100000, 0xffffffffffff0000ull, 0xffffffffffff0000ull },
+		{ PT_LOAD, 0x5000000, 0x5000000, 0x2fe0000, 0x2fe0000 },
+		{ PT_LOAD, 0xfffff000000000ull, 0xfffff000000000ull, 0x1000, 0x1000 }, /* past 2^52 */
+	};
+	static const u32 want[] = { 2, 4 };
+	struct memcore_inverted inv[1];
+	struct ram_map ram = ram_of(b_typical, JB_ARRAY_LEN(b_typical));
+	struct jb_diag d = { "" };
+	size_t len = core_write(hdr, 64, EM_X86_64, with_inverted, JB_ARRAY_LEN(with_inverted));
+
+	(void)state;
+	/* Untouched, the parser refuses the table. */
+	assert_int_equal(memcore_build(hdr, len, &ram, &mc, &d), -JB_ETRUNC);
+	assert_int_equal(memcore_drop_inverted(hdr, len, inv, JB_ARRAY_LEN(inv)), 2);
+	assert_int_equal(inv[0].phdr_index, 3);
+	assert_int_equal(inv[0].paddr, 0x100000);
+	assert_int_equal(inv[0].memsz, 0xffffffffffff0000ull);
+	assert_int_equal(memcore_build(hdr, len, &ram, &mc, &d), 0);
+	expect_core(64, EM_X86_64, with_inverted, want, JB_ARRAY_LEN(want));
+	/* A second pass finds nothing more; a sane table loses nothing. */
+	assert_int_equal(memcore_drop_inverted(hdr, len, inv, JB_ARRAY_LEN(inv)), 0);
+	len = core_write(hdr, 64, EM_X86_64, kexec_typical, JB_ARRAY_LEN(kexec_typical));
+	assert_int_equal(memcore_drop_inverted(hdr, len, inv, JB_ARRAY_LEN(inv)), 0);
+	/* ELF32: an end past 4 GiB. */
+	static const struct core_phdr elf32[] = {
+		{ PT_LOAD, 0x1000, 0x1000, 0x9ec00, 0x9ec00 },
+		{ PT_LOAD, 0x100000, 0x100000, 0xffff0000u, 0xffff0000u },
+	};
+	len = core_write(hdr, 32, EM_386, elf32, JB_ARRAY_LEN(elf32));
+	assert_int_equal(memcore_drop_inverted(hdr, len, inv, JB_ARRAY_LEN(inv)), 1);
+	assert_int_equal(inv[0].phdr_index, 1);
+	/* Truncated or foreign headers: nothing touched. */
+	assert_int_equal(memcore_drop_inverted(hdr, 10, inv, JB_ARRAY_LEN(inv)), 0);
+}
+
 /* Which segments stay: only one lying entirely inside kernel B's RAM goes. */
 static void test_build_keep_rules(void **state)
 {
@@ -665,6 +710,7 @@ int main(void)
 		cmocka_unit_test(test_iomem),
 		cmocka_unit_test(test_iomem_errors),
 		cmocka_unit_test(test_build_typical),
+		cmocka_unit_test(test_drop_inverted),
 		cmocka_unit_test(test_build_keep_rules),
 		cmocka_unit_test(test_build_filesz),
 		cmocka_unit_test(test_build_errors),
