@@ -36,7 +36,10 @@ JBI_HEADER = struct.Struct("<8sII")  # magic, version, state
 STATE_VALID = 0x444C4156
 STATE_USED = 0x44455355
 STUB_ERROR = r"^jumpback: error: "  # a resume run stops at once on jumpback's refusal
-KERNEL_A_CMDLINE = "console=ttyS0,115200 root=/dev/vda rw rootfstype=ext2 init=/sbin/init"
+# loglevel=4: kernel A's info messages (disk probes after the resume) would cut into the
+# lines the test reads.
+KERNEL_A_CMDLINE = ("console=ttyS0,115200 loglevel=4 root=/dev/vda rw rootfstype=ext2"
+                    " init=/sbin/init")
 
 
 class Failure(Exception):
