@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The whole suite behind `make test`: host unit tests (ASan+UBSan), the standalone fuzz runs
 of the parsers, partinfo against sfdisk/sgdisk/blkid, jbwrite against an independent reader,
-then the QEMU tests. Closes with 'N passed, N failed' over all of them."""
+the QEMU tests, then the real-Linux round trip (test/linux/roundtrip.py). Closes with
+'N passed, N failed' over all of them."""
 import argparse
 import os
 import re
@@ -20,6 +21,18 @@ def run(cmd, timeout):
     except subprocess.TimeoutExpired as e:
         out, rc = (e.stdout or b"").decode(errors="replace") + "\n[timed out]", -1
     return rc, out, time.monotonic() - start
+
+
+def stream(cmd):
+    """Runs a test runner, echoing its lines but its own summary; returns (rc, output)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = ""
+    for line in proc.stdout:
+        out += line
+        if not re.match(r"^\d+ passed, \d+ failed$", line):
+            print(line, end="", flush=True)
+    proc.wait()
+    return proc.returncode, out
 
 
 def main():
@@ -55,7 +68,8 @@ def main():
             print(f"FAIL {name} (exit {rc}):\n{out[-3000:]}")
 
     for script, what in (("part/check_partinfo.py", "partinfo against sfdisk/sgdisk/blkid"),
-                         ("jbwrite/check_jbwrite.py", "jbwrite against an independent reader")):
+                         ("jbwrite/check_jbwrite.py", "jbwrite against an independent reader"),
+                         ("linux/check_scripts.py", "the kexec procedure's shell tools")):
         rc, out, secs = run([sys.executable, os.path.join(HERE, script), "--build", args.build],
                             600)
         m = re.search(r"^(\d+) passed, (\d+) failed$", out, re.M)
@@ -68,23 +82,30 @@ def main():
             print(f"FAIL {name} (exit {rc}):\n{out[-3000:]}")
 
     sys.stdout.flush()
-    proc = subprocess.Popen([sys.executable, os.path.join(HERE, "qemu", "run_tests.py"),
-                             "--build", args.build], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    qemu_out = ""
-    for line in proc.stdout:
-        qemu_out += line
-        if not re.match(r"^\d+ passed, \d+ failed$", line):
-            print(line, end="", flush=True)
-    proc.wait()
+    rc, qemu_out = stream([sys.executable, os.path.join(HERE, "qemu", "run_tests.py"),
+                           "--build", args.build])
     m = re.search(r"^(\d+) passed, (\d+) failed$", qemu_out, re.M)
     if m:
         passed += int(m.group(1))
         failed += int(m.group(2))
     else:
         failed += 1
-        print(f"FAIL qemu tests printed no summary (exit {proc.returncode})\n{qemu_out[-3000:]}")
-    if proc.returncode != 0 and (not m or int(m.group(2)) == 0):
+        print(f"FAIL qemu tests printed no summary (exit {rc})\n{qemu_out[-3000:]}")
+    if rc != 0 and (not m or int(m.group(2)) == 0):
+        failed += 1
+
+    # The real-Linux round trip: its kernel build (about 10 minutes, once) is cached.
+    print("linux round trip (the first run builds Linux 6.12 from linux-source-6.12)", flush=True)
+    rc, out = stream([sys.executable, os.path.join(HERE, "linux", "roundtrip.py"),
+                      "--build", args.build])
+    m = re.search(r"^(\d+) passed, (\d+) failed$", out, re.M)
+    if m:
+        passed += int(m.group(1))
+        failed += int(m.group(2))
+    else:
+        failed += 1
+        print(f"FAIL the linux round trip printed no summary (exit {rc})\n{out[-3000:]}")
+    if rc != 0 and (not m or int(m.group(2)) == 0):
         failed += 1
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
