@@ -89,7 +89,7 @@ class Env:
             "--jbjump", os.path.join(self.static, "jbjump"), self.initrd_b])
         self.iso = self.grub_iso()
 
-    def rootfs(self, name, smp, hibernate_args=""):
+    def rootfs(self, name, hibernate_args="", scribble=False):
         """Kernel A's root disk: busybox, Debian's kexec with its libraries, jumpback's tools,
         kernel B, and the test's init; ext2 on a raw image."""
         d = self.path(name + ".d")
@@ -114,6 +114,8 @@ class Env:
         shutil.copy(os.path.join(HERE, "kernel-a-init"), os.path.join(d, "sbin", "init"))
         with open(os.path.join(d, "etc", "jbtest-hibernate-args"), "w") as f:
             f.write(hibernate_args + "\n")
+        if scribble:
+            open(os.path.join(d, "etc", "jbtest-scribble-lowmem"), "w").close()
         data = os.urandom(2 << 20)
         with open(os.path.join(d, "data.bin"), "wb") as f:
             f.write(data)
@@ -185,7 +187,7 @@ class Snapshot:
         self.on_ide = on_ide
         self.name = f"smp{smp}" + ("-ide" if on_ide else "")
         label = "hibernate-ide" if on_ide else "hibernate"
-        self.rootfs = env.rootfs(self.name + "-root", smp, f"--target PARTLABEL={label}")
+        self.rootfs = env.rootfs(self.name + "-root", f"--target PARTLABEL={label}")
         self.target = env.target_disk(self.name + "-target.img", "hibernate")
         self.ide = env.target_disk(self.name + "-ide.img", "hibernate-ide")
         args = machine(smp, self.rootfs, self.target, self.ide, env.iso)
@@ -298,6 +300,31 @@ def test_raw_resume(env, snap):
     expect_resumed(res, snap, "resumed from the raw core")
 
 
+def test_refused_hibernation(env):
+    """Kernel A's low memory changes after jumpback-hibernate saved it (a process writes to it
+    through /dev/mem): jbwrite in kernel B refuses, naming the page, B jumps back, kernel A
+    carries on with its state, and no image is left on the target."""
+    rootfs = env.rootfs("refused-root", "--target PARTLABEL=hibernate", scribble=True)
+    target = env.target_disk("refused-target.img", "hibernate")
+    ide = env.target_disk("refused-ide.img", "hibernate-ide")
+    args = machine(2, rootfs, target, ide, env.iso) + qemu.kernel_args(env.kernel,
+                                                                       KERNEL_A_CMDLINE)
+    res = env.log("refused-hibernate", qemu.run(args, HIBERNATE_TIMEOUT))
+    env.timed("refused hibernation run (2 CPUs)", res.seconds)
+    s = res.serial
+    for want in ("jbwrite: error: low memory page 0x50000 differs from kernel A's copy",
+                 "jumpback-b: jumping back to kernel A: nothing was hibernated",
+                 "jumpback-hibernate: error: kernel B returned after",
+                 "jbtest-linux: jumpback-hibernate failed as it should",
+                 "jbtest-linux: PASS"):
+        if want not in s:
+            raise Failure(f"no '{want}'\n{res.describe()}")
+    with open(target, "rb") as f:
+        f.seek(2048 * 512)
+        if f.read(8) == b"JUMPBACK":
+            raise Failure("a refused hibernation left an image header")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -306,6 +333,8 @@ def main():
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "jumpback"))
     ap.add_argument("--smp", default="2,4", help="CPU counts to hibernate with")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--no-refusal", dest="refusal", action="store_false",
+                    help="leave out the refused hibernation")
     args = ap.parse_args()
     os.makedirs(args.cache, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="jblinux-")
@@ -345,6 +374,10 @@ def main():
                     continue
                 for name, what, fn in tests:
                     check(f"linux_resume_{name}_smp{smp}: {what}", fn, env, snap[0])
+            if args.refusal:
+                check("linux_hibernate_refused: kernel A's low memory changed after it was"
+                      " saved: kernel B refuses and jumps back, A carries on",
+                      test_refused_hibernation, env)
         for what, secs in env.times.items():
             print(f"  time: {what}: " + ", ".join(f"{s:.1f}" for s in secs))
     finally:
