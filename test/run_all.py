@@ -35,6 +35,18 @@ def stream(cmd):
     return proc.returncode, out
 
 
+def runner(what, cmd):
+    """A test runner's own 'N passed, N failed' as (passed, failed); one more failure when it
+    printed none, or exited non-zero with no failure counted."""
+    rc, out = stream(cmd)
+    m = re.search(r"^(\d+) passed, (\d+) failed$", out, re.M)
+    if not m:
+        print(f"FAIL {what} printed no summary (exit {rc})\n{out[-3000:]}")
+        return 0, 1
+    passed, failed = int(m.group(1)), int(m.group(2))
+    return passed, failed + (1 if rc != 0 and failed == 0 else 0)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--build", default="build")
@@ -82,31 +94,12 @@ def main():
             print(f"FAIL {name} (exit {rc}):\n{out[-3000:]}")
 
     sys.stdout.flush()
-    rc, qemu_out = stream([sys.executable, os.path.join(HERE, "qemu", "run_tests.py"),
-                           "--build", args.build])
-    m = re.search(r"^(\d+) passed, (\d+) failed$", qemu_out, re.M)
-    if m:
-        passed += int(m.group(1))
-        failed += int(m.group(2))
-    else:
-        failed += 1
-        print(f"FAIL qemu tests printed no summary (exit {rc})\n{qemu_out[-3000:]}")
-    if rc != 0 and (not m or int(m.group(2)) == 0):
-        failed += 1
-
-    # The real-Linux round trip: its kernel build (about 10 minutes, once) is cached.
-    print("linux round trip (the first run builds Linux 6.12 from linux-source-6.12)", flush=True)
-    rc, out = stream([sys.executable, os.path.join(HERE, "linux", "roundtrip.py"),
-                      "--build", args.build])
-    m = re.search(r"^(\d+) passed, (\d+) failed$", out, re.M)
-    if m:
-        passed += int(m.group(1))
-        failed += int(m.group(2))
-    else:
-        failed += 1
-        print(f"FAIL the linux round trip printed no summary (exit {rc})\n{out[-3000:]}")
-    if rc != 0 and (not m or int(m.group(2)) == 0):
-        failed += 1
+    for what, script in (("qemu tests", os.path.join("qemu", "run_tests.py")),
+                         # Its kernel build (about 10 minutes, once) is cached.
+                         ("the linux round trip", os.path.join("linux", "roundtrip.py"))):
+        p, f = runner(what, [sys.executable, os.path.join(HERE, script), "--build", args.build])
+        passed += p
+        failed += f
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 

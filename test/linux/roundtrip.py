@@ -62,7 +62,6 @@ class Env:
         self.tmp = tmp
         self.cache = cache
         self.stub = os.path.join(build, "jumpback.elf")
-        self.jbwrite_host = os.path.join(build, "tools", "jbwrite")
         self.static = os.path.join(build, "static")
         self.times = {}
 
