@@ -81,19 +81,19 @@ class Env:
         start = time.monotonic()
         out = sh(["sh", os.path.join(HERE, "build-kernel.sh"), self.cache], timeout=3600)
         self.kernel = out.strip().splitlines()[-1]
+        with open(os.path.join(os.path.dirname(self.kernel), ".config")) as f:
+            m = re.search(r"^# Linux/\S+ (\S+) Kernel Configuration$", f.read(), re.M)
+        self.release = m.group(1)
         self.timed("kernel (build or cache)", time.monotonic() - start)
-        self.initrd_b = self.path("initrd-b.cpio")
-        sh(["sh", os.path.join(ROOT, "tools", "linux", "jumpback-mkinitrd"),
-            "--jbwrite", os.path.join(self.static, "jbwrite"),
-            "--jbjump", os.path.join(self.static, "jbjump"), self.initrd_b])
         self.iso = self.grub_iso()
 
     def rootfs(self, name, hibernate_args="", scribble=False):
-        """Kernel A's root disk: busybox, Debian's kexec with its libraries, jumpback's tools,
-        kernel B, and the test's init; ext2 on a raw image."""
+        """Kernel A's root disk, ext2 on a raw image: busybox, Debian's kexec with its
+        libraries, jumpback as `make install` puts it, kernel A's kernel in /boot, and the
+        test's init, which does the rest of the set-up of docs/hibernate-with-kexec.md."""
         d = self.path(name + ".d")
-        for sub in ("bin", "sbin", "usr/local/sbin", "boot/jumpback", "etc", "proc", "sys",
-                    "dev", "tmp", "lib64", "lib/x86_64-linux-gnu"):
+        for sub in ("bin", "sbin", "etc", "proc", "sys", "dev", "tmp", "boot", "lib64",
+                    "lib/x86_64-linux-gnu"):
             os.makedirs(os.path.join(d, sub), exist_ok=True)
         shutil.copy("/bin/busybox", os.path.join(d, "bin", "busybox"))
         for applet in sh(["/bin/busybox", "--list"]).split():
@@ -104,12 +104,9 @@ class Env:
         shutil.copy(kexec, os.path.join(d, "sbin", "kexec"))
         for lib in re.findall(r"(/\S+\.so[.\d]*) \(0x", sh(["ldd", kexec])):
             shutil.copy(lib, d + lib)
-        tools = os.path.join(ROOT, "tools", "linux")
-        shutil.copy(os.path.join(tools, "jumpback-hibernate"), os.path.join(d, "usr/local/sbin"))
-        for tool in ("jbjump", "jbwrite"):
-            shutil.copy(os.path.join(self.static, tool), os.path.join(d, "usr/local/sbin"))
-        shutil.copy(self.kernel, os.path.join(d, "boot", "jumpback", "kernel-b"))
-        shutil.copy(self.initrd_b, os.path.join(d, "boot", "jumpback", "initrd-b.cpio"))
+        sh(["make", "-C", ROOT, "--no-print-directory", "install", f"DESTDIR={d}",
+            f"BUILD={os.path.abspath(self.build)}"])
+        shutil.copy(self.kernel, os.path.join(d, "boot", f"vmlinuz-{self.release}"))
         shutil.copy(os.path.join(HERE, "kernel-a-init"), os.path.join(d, "sbin", "init"))
         with open(os.path.join(d, "etc", "jbtest-hibernate-args"), "w") as f:
             f.write(hibernate_args + "\n")
