@@ -69,7 +69,10 @@ UNIT_BIN := $(UNIT_SRC:test/unit/%.c=$(BUILD)/unit/%)
 $(BUILD)/unit/%: $(BUILD)/host/test/unit/%.o $(LIB_HOST_OBJ)
 	@mkdir -p $(@D)
 	@echo "  HOSTLD  $@"
-	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -lcmocka
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -lcmocka $(UNIT_LIBS)
+
+# test_xxh64 compares lib/xxh64.c with Debian's libxxhash.
+$(BUILD)/unit/test_xxh64: UNIT_LIBS := -lxxhash
 
 # The tools kernels A and B run (`make static-tools`): jbwrite and jbjump static, -O2, no
 # sanitizers, so they run under busybox with no shared libraries.
@@ -93,6 +96,7 @@ STATIC_TOOLS := $(BUILD)/static/jbwrite $(BUILD)/static/jbjump
 static-tools: $(STATIC_TOOLS)
 
 include test/payload/payload.mk
+include bench/hashbench/hashbench.mk
 -include test/fuzz/fuzz.mk
 
 # ---- user-facing targets --------------------------------------------------------------
