@@ -169,9 +169,19 @@ def machine(smp, rootfs, target, ide, iso):
                "-drive", f"if=ide,index=2,media=cdrom,file={iso},format=raw"])
 
 
-def stage_times(serial):
-    """Seconds kernel A's and kernel B's consoles show for their milestones."""
-    return re.findall(r"^\[\s*(\d+\.\d+)\] (.*)$", serial, re.M)
+# The stages the consoles time, for the report at the end.
+STAGES = (("kernel A boots (uptime at init)", r"jbtest-linux: kernel A up after ([\d.]+) s"),
+          ("kexec -l loads kernel B, s", r"jumpback-hibernate: kernel B loaded in (\d+) s"),
+          ("kernel B boots (uptime at init), s", r"jumpback-b: kernel B up after ([\d.]+) s"),
+          ("kernel B writes the image, s", r"jumpback-b: image written to \S+ in ([\d.]+) s"),
+          ("jumpback restores the image, ms", r"jumpback: restored \d+ MiB in (\d+) ms"),
+          ("kernel A away (hibernate to resumed), s", r"kernel A is back after (\d+) s"))
+
+
+def stage_times(env, serial):
+    for what, pattern in STAGES:
+        for m in re.finditer(pattern, serial):
+            env.timed(what, float(m.group(1)))
 
 
 class Snapshot:
@@ -190,6 +200,7 @@ class Snapshot:
         args += qemu.kernel_args(env.kernel, KERNEL_A_CMDLINE)
         res = env.log(self.name + "-hibernate", qemu.run(args, HIBERNATE_TIMEOUT))
         env.timed(f"hibernate run ({smp} CPUs)", res.seconds)
+        stage_times(env, res.serial)
         self.serial = res.serial
         if "jbtest-linux: FAIL" in res.serial or "jbtest-linux: kernel A up" not in res.serial:
             raise Failure(f"kernel A did not hibernate\n{res.describe()}")
@@ -246,11 +257,7 @@ def test_grub_resume(env, snap):
     if "jumpback: loader: GRUB" not in res.serial:
         raise Failure(f"jumpback was not booted by GRUB\n{res.describe()}")
     expect_resumed(res, snap, "resumed by jumpback")
-    ms = re.search(r"jumpback: restored (\d+) MiB in (\d+) ms", res.serial)
-    if ms:
-        env.timed(f"jumpback restore ({ms.group(1)} MiB), ms", int(ms.group(2)))
-    m = re.search(r"kernel A is back after (\d+) s", res.serial)
-    snap.away = int(m.group(1))
+    stage_times(env, res.serial)
     if snap.image_state(target)[1] != STATE_USED:
         raise Failure("the image is not marked used after the resume")
     # The same entry again: the image is used, jumpback refuses and jumps nowhere.
