@@ -29,8 +29,8 @@ import qemu  # noqa: E402
 
 MEM = "256M"
 TARGET_MB = 320           # the hibernate partition: the image of 256 MiB of RAM fits
-HIBERNATE_TIMEOUT = 300   # boot A, kexec -l, boot B, write ~190 MiB under TCG
-RESUME_TIMEOUT = 240
+HIBERNATE_TIMEOUT = 600   # boot A, kexec -l, boot B, write ~190 MiB: ~20 s, TCG runs vary 10x
+RESUME_TIMEOUT = 600     # ~4 s native, ~30 s through the BIOS from IDE
 ERROR_TIMEOUT = 90
 JBI_HEADER = struct.Struct("<8sII")  # magic, version, state
 STATE_VALID = 0x444C4156
