@@ -61,7 +61,10 @@ TOOLS := $(patsubst tools/%.c,$(BUILD)/tools/%,$(wildcard tools/*.c))
 $(BUILD)/tools/%: $(BUILD)/host/tools/%.o $(LIB_HOST_OBJ)
 	@mkdir -p $(@D)
 	@echo "  HOSTLD  $@"
-	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(TOOL_LIBS)
+
+# jbwrite computes the image's chunk checksums with Debian's libxxhash.
+$(BUILD)/tools/jbwrite: TOOL_LIBS := -lxxhash
 
 UNIT_SRC := $(wildcard test/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:test/unit/%.c=$(BUILD)/unit/%)
@@ -85,7 +88,7 @@ $(BUILD)/static/obj/%.o: %.c
 
 $(BUILD)/static/jbwrite: $(BUILD)/static/obj/tools/jbwrite.o $(LIB_SRC:%.c=$(BUILD)/static/obj/%.o)
 	@echo "  STATLD  $@"
-	$(Q)$(CC) -static -o $@ $^
+	$(Q)$(CC) -static -o $@ $^ /usr/lib/x86_64-linux-gnu/libxxhash.a
 
 $(BUILD)/static/jbjump: $(BUILD)/static/obj/tools/jbjump.o
 	@echo "  STATLD  $@"

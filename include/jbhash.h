@@ -1,6 +1,7 @@
 /*
- * jbhash64: the image format's data checksum (docs/image-format.md). Two 32-bit multiply-
- * rotate lanes over little-endian 32-bit words, so a 32-bit CPU checks it at copy speed;
+ * jbhash64: image format version 1's data checksum, no longer part of the format (version 2
+ * has XXH64 per 16 MiB chunk, docs/image-format.md); kept for bench/hashbench. Two 32-bit
+ * multiply-rotate lanes over little-endian 32-bit words, so a 32-bit CPU checks it quickly;
  * streamable over pieces of any length. Not cryptographic: it catches corruption. Pure.
  */
 #ifndef JB_JBHASH_H

@@ -5,8 +5,8 @@
 #ifndef JB_PHYSMEM_H
 #define JB_PHYSMEM_H
 
-#include "jbhash.h"
 #include "types.h"
+#include "xxh64.h"
 
 void phys_write(u64 dst, const void *src, u32 len);
 void phys_zero(u64 dst, u64 len);
@@ -17,7 +17,7 @@ void phys_zero(u64 dst, u64 len);
  */
 u32 phys_compare(u64 addr, const u8 *ref, u32 len, u8 *got);
 
-/* Feeds physical [addr, +len) to a jbhash (through the window above 4 GiB). */
-void phys_hash(struct jbhash *h, u64 addr, u32 len);
+/* Feeds physical [addr, +len) to an XXH64 state (through the window above 4 GiB). */
+void phys_hash(struct xxh64 *h, u64 addr, u32 len);
 
 #endif

@@ -2,6 +2,7 @@
 #include "jbimage.h"
 
 #include "crc32.h"
+#include "xxh64.h"
 
 bool jbi_has_magic(const u8 *buf, size_t len)
 {
@@ -26,14 +27,45 @@ u32 jbi_header_crc(const struct jbi_header *h)
 	return crc32_update(crc, p + crc_at + 4, JBI_HEADER_SIZE - crc_at - 4);
 }
 
+u64 jbi_seg_chunks(u64 filesz)
+{
+	return filesz / JBI_CHUNK_SIZE + (filesz % JBI_CHUNK_SIZE != 0);
+}
+
+u64 jbi_chunks(const struct elf_core *core)
+{
+	u64 n = 0;
+
+	for (u32 i = 0; i < core->nseg; i++)
+		n += jbi_seg_chunks(core->seg[i].filesz);
+	return n;
+}
+
+u64 jbi_table_bytes(u32 nchunk)
+{
+	u64 bytes = (u64)nchunk * 8;
+
+	return (bytes + JBI_TABLE_ALIGN - 1) / JBI_TABLE_ALIGN * JBI_TABLE_ALIGN;
+}
+
+u64 jbi_core_offset(u32 nchunk)
+{
+	return JBI_HASH_OFFSET + jbi_table_bytes(nchunk);
+}
+
 int jbi_check(const struct jbi_header *h, u64 image_bytes, struct jb_diag *d)
 {
 	if (!jbi_has_magic(h->magic, sizeof(h->magic)))
 		return diag_fail(d, -JB_EBADIMG, "image header: no JUMPBACK magic");
+	if (h->version == JBI_VERSION_JBHASH)
+		return diag_fail(d, -JB_EBADIMG,
+				 "image format version 1 (jbhash64) is no longer read; write the image"
+				 " again with this jumpback's jbwrite");
 	if (h->version != JBI_VERSION)
 		return diag_fail(d, -JB_EBADIMG,
-				 "image header: version %u, this jumpback reads version %u", h->version,
-				 JBI_VERSION);
+				 "image format version %u, this jumpback reads version %u; write the"
+				 " image again with this jumpback's jbwrite",
+				 h->version, JBI_VERSION);
 	if (h->header_size != JBI_HEADER_SIZE)
 		return diag_fail(d, -JB_EBADIMG, "image header: header_size %u, expected %u",
 				 h->header_size, JBI_HEADER_SIZE);
@@ -48,14 +80,30 @@ int jbi_check(const struct jbi_header *h, u64 image_bytes, struct jb_diag *d)
 		return diag_fail(d, -JB_EBADIMG, "image header: unknown state 0x%08x", h->state);
 	if (h->flags & ~(JBI_FLAG_MODE64 | JBI_FLAG_PAE))
 		return diag_fail(d, -JB_EBADIMG, "image header: unknown flags 0x%x", h->flags);
-	if (h->nmem > JBI_MAX_MEM || h->nhash > JBI_MAX_HASHES)
-		return diag_fail(d, -JB_EBADIMG, "image header: %u memory map entries, %u hashes"
+	if (h->nmem > JBI_MAX_MEM || h->nseg > JBI_MAX_SEGS)
+		return diag_fail(d, -JB_EBADIMG, "image header: %u memory map entries, %u segments"
 						 " (at most %u and %u)",
-				 h->nmem, h->nhash, JBI_MAX_MEM, JBI_MAX_HASHES);
-	if (h->core_offset != JBI_HEADER_SIZE)
-		return diag_fail(d, -JB_EBADIMG, "image header: core_offset 0x%llx, expected 0x%x",
-				 (unsigned long long)h->core_offset, JBI_HEADER_SIZE);
-	if (h->core_offset > image_bytes || h->core_size > image_bytes - h->core_offset)
+				 h->nmem, h->nseg, JBI_MAX_MEM, JBI_MAX_SEGS);
+	if (h->chunk_size != JBI_CHUNK_SIZE)
+		return diag_fail(d, -JB_EBADIMG,
+				 "image header: chunk_size 0x%x, this jumpback reads only 0x%x (16 MiB)",
+				 h->chunk_size, JBI_CHUNK_SIZE);
+	if (h->hash_offset != JBI_HASH_OFFSET)
+		return diag_fail(d, -JB_EBADIMG, "image header: hash_offset 0x%llx, expected 0x%x",
+				 (unsigned long long)h->hash_offset, JBI_HASH_OFFSET);
+	if (h->core_offset != jbi_core_offset(h->nchunk))
+		return diag_fail(d, -JB_EBADIMG,
+				 "image header: core_offset 0x%llx, expected 0x%llx (after the header"
+				 " and a table of %u chunk checksums)",
+				 (unsigned long long)h->core_offset,
+				 (unsigned long long)jbi_core_offset(h->nchunk), h->nchunk);
+	if (h->core_offset > image_bytes)
+		return diag_fail(d, -JB_ETRUNC,
+				 "image header: the hash table (%u chunks) ends at 0x%llx, past the"
+				 " image area (0x%llx bytes); the image is truncated",
+				 h->nchunk, (unsigned long long)h->core_offset,
+				 (unsigned long long)image_bytes);
+	if (h->core_size > image_bytes - h->core_offset)
 		return diag_fail(d, -JB_ETRUNC,
 				 "image header: the core (0x%llx bytes at 0x%llx) runs past the image"
 				 " area (0x%llx bytes); the image is truncated",
@@ -63,6 +111,35 @@ int jbi_check(const struct jbi_header *h, u64 image_bytes, struct jb_diag *d)
 				 (unsigned long long)h->core_offset, (unsigned long long)image_bytes);
 	if (h->release[JBI_RELEASE_SIZE - 1] != '\0')
 		return diag_fail(d, -JB_EBADIMG, "image header: release is not NUL-terminated");
+	return 0;
+}
+
+int jbi_check_core(const struct jbi_header *h, const struct elf_core *core, struct jb_diag *d)
+{
+	u64 want = jbi_chunks(core);
+
+	if (h->nseg != core->nseg)
+		return diag_fail(d, -JB_EBADIMG,
+				 "image header lists %u segments, the core has %u PT_LOAD segments",
+				 h->nseg, core->nseg);
+	if (h->nchunk != want)
+		return diag_fail(d, -JB_EBADIMG,
+				 "image header lists %u chunk checksums, the core's segments make %llu"
+				 " chunks of 16 MiB",
+				 h->nchunk, (unsigned long long)want);
+	return 0;
+}
+
+int jbi_check_table(const struct jbi_header *h, const u64 *table, struct jb_diag *d)
+{
+	u64 got = xxh64(table, (size_t)h->nchunk * 8, 0);
+
+	if (got != h->table_xxh64)
+		return diag_fail(d, -JB_EBADIMG,
+				 "image hash table: XXH64 mismatch (header 0x%016llx, table 0x%016llx);"
+				 " the table of %u chunk checksums is damaged",
+				 (unsigned long long)h->table_xxh64, (unsigned long long)got,
+				 h->nchunk);
 	return 0;
 }
 

@@ -22,6 +22,7 @@
 #define JB_VERSION "0.1"
 #define HEADER_BUF_SIZE (64u * 1024u)
 #define ADDR_LIMIT_32 (1ull << 32)
+#define STUB_MAX_CHUNKS JBI_STUB_MAX_CHUNKS
 
 void jb_main(u32 magic, u32 mbi_addr) __attribute__((noreturn));
 
@@ -35,6 +36,8 @@ static u8 header_buf[HEADER_BUF_SIZE] __attribute__((aligned(512)));
 static struct final_handoff handoff;
 static struct image_loc loc;
 static struct jbi_header jbi __attribute__((aligned(512)));
+/* The image's chunk checksums, in the stub's image like its other buffers (DESIGN.md §4). */
+static u64 jbi_table[STUB_MAX_CHUNKS] __attribute__((aligned(512)));
 static bool have_jbi;  /* the image has a jumpback header */
 static u64 core_base;  /* the ELF core's first byte on the disk */
 static u64 core_bytes; /* its size (raw vmcore: up to the end of its partition or disk) */
@@ -56,6 +59,26 @@ static void print_ram_map(void)
 	}
 	kprintf("memory: %llu MiB usable in %u ranges (%s)\n", (unsigned long long)(total >> 20),
 		ram.n, boot.mem_from_mmap ? "Multiboot memory map" : "mem_lower/mem_upper");
+}
+
+/*
+ * The image's hash table, checked against the header's table_xxh64 before any data is read
+ * (docs/image-format.md). Only when the checksums will be checked: verify=off needs none.
+ */
+static void read_hash_table(struct jb_diag *d)
+{
+	if (jbi.nchunk > STUB_MAX_CHUNKS)
+		fatal_fmt(-JB_ETOOBIG,
+			  "the image has %u chunk checksums (%llu GiB of data); this jumpback holds at"
+			  " most %u (%u GiB); boot with verify=off to restore it unchecked",
+			  jbi.nchunk, (unsigned long long)((u64)jbi.nchunk * JBI_CHUNK_SIZE >> 30),
+			  STUB_MAX_CHUNKS, (u32)((u64)STUB_MAX_CHUNKS * JBI_CHUNK_SIZE >> 30));
+	if (jbi.nchunk)
+		check(disk_read_bytes(&disk, core_base + jbi.hash_offset, (uintptr_t)jbi_table,
+				      (u64)jbi.nchunk * 8, d),
+		      d);
+	check(jbi_check_table(&jbi, jbi_table, d), d);
+	kprintf("image: %u chunk checksums (XXH64 per 16 MiB), table XXH64 ok\n", jbi.nchunk);
 }
 
 /* A jumpback image header in front of the core? Checks it and sets core_base/core_bytes. */
@@ -81,7 +104,9 @@ static void read_image_header(struct jb_diag *d)
 			  " would bring back a stale system: write a new image",
 			  loc.where);
 	have_jbi = true;
-	core_base += JBI_HEADER_SIZE;
+	if (opts.verify != VERIFY_OFF)
+		read_hash_table(d);
+	core_base += jbi.core_offset;
 	core_bytes = jbi.core_size;
 }
 
@@ -111,10 +136,8 @@ static void read_headers(struct jb_diag *d)
 	kprintf("image: ELF%u core, %s, %u PT_LOAD segments, %u notes, on %s at sector %llu\n",
 		core.elf_class, core.machine == EM_X86_64 ? "x86_64" : "i386", core.nseg,
 		core.nnotes, loc.where, (unsigned long long)(base / DISK_SECTOR_SIZE));
-	if (have_jbi && jbi.nhash != core.nseg)
-		fatal_fmt(-JB_EBADIMG,
-			  "image header lists %u segment checksums, the core has %u PT_LOAD segments",
-			  jbi.nhash, core.nseg);
+	if (have_jbi)
+		check(jbi_check_core(&jbi, &core, d), d);
 }
 
 static bool entry_in_image(u64 entry)
@@ -200,7 +223,7 @@ static const u64 *verify_hashes(void)
 			kprintf("warning: verify=off: the data checksums are not checked\n");
 		return NULL;
 	}
-	return jbi.seg_hash;
+	return jbi_table;
 }
 
 /*
@@ -270,7 +293,7 @@ void jb_main(u32 magic, u32 mbi_addr)
 	build_plan(&d);
 	u64 t0 = timer_now_us();
 
-	check(restore_run(&(struct restore_src){ &disk, core_base, verify_hashes(), core.nseg },
+	check(restore_run(&(struct restore_src){ &disk, core_base, verify_hashes(), &core },
 			  &plan, opts.dryrun, &d),
 	      &d);
 	u64 us = timer_now_us() - t0;

@@ -106,17 +106,17 @@ void phys_zero(u64 dst, u64 len)
 	paging_off();
 }
 
-void phys_hash(struct jbhash *h, u64 addr, u32 len)
+void phys_hash(struct xxh64 *h, u64 addr, u32 len)
 {
 	if (addr + len <= LOW_LIMIT) {
-		jbhash_update(h, (const void *)(uintptr_t)addr, len);
+		xxh64_update(h, (const void *)(uintptr_t)addr, len);
 		return;
 	}
 	paging_on();
 	while (len) {
 		u32 n = window_span(addr, len);
 
-		jbhash_update(h, window_map(addr), n);
+		xxh64_update(h, window_map(addr), n);
 		addr += n;
 		len -= n;
 	}

@@ -2,6 +2,7 @@
 #include "restore.h"
 
 #include "console.h"
+#include "jbimage.h"
 #include "physmem.h"
 
 /* Image bytes compared against RAM (overlap checks) or read in a dry run pass through here. */
@@ -38,41 +39,106 @@ void restore_print_plan(const struct plan *p)
 	kprintf("  final stage at 0x%llx\n", (unsigned long long)p->final_at);
 }
 
-/* Hashing segment data as it lands: ops of a segment come in file order (lib/plan.c). */
+/*
+ * Hashing segment data as it lands, one XXH64 per 16 MiB chunk of each segment's file data
+ * (docs/image-format.md): ops of a segment come in file order (lib/plan.c), so the data of
+ * one segment is fed front to back and a chunk is compared as soon as its last byte landed.
+ */
 struct verify {
-	const u64 *want; /* NULL: no check */
-	u32 nseg;
-	u32 seg; /* being hashed, or UINT32_MAX */
-	struct jbhash h;
+	const u64 *want; /* the hash table; NULL: no check */
+	const struct elf_core *core;
+	u64 base_byte;   /* the core's first byte on the disk */
+	u32 seg;         /* being hashed, or UINT32_MAX */
+	u32 first;       /* the segment's first chunk in the table */
+	u64 pos;         /* bytes of the segment's file data hashed so far */
+	struct xxh64 h;  /* the current chunk's */
 };
+
+/* The chunk that ends at v->pos is complete: compare it and start the next one. */
+static int verify_chunk_end(struct verify *v, struct jb_diag *d)
+{
+	const struct elf_seg *s = &v->core->seg[v->seg];
+	u64 got = xxh64_final(&v->h);
+	u64 start = (v->pos - 1) / JBI_CHUNK_SIZE * JBI_CHUNK_SIZE;
+	u32 k = (u32)(start / JBI_CHUNK_SIZE);
+	u32 entry = v->first + k;
+	u64 disk = v->base_byte + s->offset;
+
+	xxh64_init(&v->h, 0);
+	if (got == v->want[entry])
+		return 0;
+	return diag_fail(d, -JB_EMISMATCH,
+			 "segment %u (phdr %u) chunk %u (table entry %u): data checksum mismatch in"
+			 " bytes 0x%llx-0x%llx of the segment, physical 0x%llx-0x%llx, disk LBA"
+			 " %llu-%llu (table 0x%016llx, read 0x%016llx); the image is damaged: write"
+			 " it again",
+			 v->seg, s->phdr_index, k, entry, (unsigned long long)start,
+			 (unsigned long long)v->pos, (unsigned long long)(s->paddr + start),
+			 (unsigned long long)(s->paddr + v->pos),
+			 (unsigned long long)((disk + start) / DISK_SECTOR_SIZE),
+			 (unsigned long long)((disk + v->pos - 1) / DISK_SECTOR_SIZE),
+			 (unsigned long long)v->want[entry], (unsigned long long)got);
+}
+
+/* Feeds n bytes at physical addr, the segment's next file data, closing chunks on the way. */
+static int verify_feed(struct verify *v, u64 addr, u32 n, struct jb_diag *d)
+{
+	while (n) {
+		u32 room = JBI_CHUNK_SIZE - (u32)(v->pos % JBI_CHUNK_SIZE);
+		u32 k = n < room ? n : room;
+		int rc;
+
+		phys_hash(&v->h, addr, k);
+		v->pos += k;
+		addr += k;
+		n -= k;
+		if (v->pos % JBI_CHUNK_SIZE == 0 && (rc = verify_chunk_end(v, d)))
+			return rc;
+	}
+	return 0;
+}
 
 static int verify_finish(struct verify *v, struct jb_diag *d)
 {
 	if (!v->want || v->seg == UINT32_MAX)
 		return 0;
-	u64 got = jbhash_final(&v->h);
-	u32 seg = v->seg;
+	const struct elf_seg *s = &v->core->seg[v->seg];
+	int rc = 0;
 
+	if (v->pos != s->filesz)
+		return diag_fail(d, -JB_EMISMATCH,
+				 "segment %u: 0x%llx of its 0x%llx bytes of file data were read and"
+				 " checked",
+				 v->seg, (unsigned long long)v->pos, (unsigned long long)s->filesz);
+	if (v->pos % JBI_CHUNK_SIZE)
+		rc = verify_chunk_end(v, d);
 	v->seg = UINT32_MAX;
-	if (got == v->want[seg])
-		return 0;
-	return diag_fail(d, -JB_EMISMATCH,
-			 "segment %u: data checksum mismatch (header 0x%016llx, read 0x%016llx);"
-			 " the image was damaged or changed after it was written",
-			 seg, (unsigned long long)v->want[seg], (unsigned long long)got);
+	return rc;
 }
 
-/* Starts hashing op's segment if it is a new one. */
-static int verify_enter(struct verify *v, u32 seg, struct jb_diag *d)
+/* Starts hashing op's segment if it is a new one; its data must come in file order. */
+static int verify_enter(struct verify *v, const struct plan_op *op, struct jb_diag *d)
 {
-	if (!v->want || seg == v->seg)
+	if (!v->want)
 		return 0;
-	int rc = verify_finish(v, d);
+	if (op->seg != v->seg) {
+		int rc = verify_finish(v, d);
 
-	if (rc)
-		return rc;
-	v->seg = seg;
-	jbhash_init(&v->h);
+		if (rc)
+			return rc;
+		v->seg = op->seg;
+		v->pos = 0;
+		v->first = 0;
+		for (u32 i = 0; i < op->seg; i++)
+			v->first += (u32)jbi_seg_chunks(v->core->seg[i].filesz);
+		xxh64_init(&v->h, 0);
+	}
+	if (op->file_off != v->core->seg[op->seg].offset + v->pos)
+		return diag_fail(d, -JB_EMISMATCH,
+				 "internal: segment %u's data at core offset 0x%llx comes out of order"
+				 " (0x%llx bytes checked)",
+				 op->seg, (unsigned long long)op->file_off,
+				 (unsigned long long)v->pos);
 	return 0;
 }
 
@@ -107,7 +173,7 @@ static int restore_op(const struct restore_src *src, const struct plan_op *op, b
 {
 	u64 done = 0;
 	bool data = op->kind == PLAN_READ || op->kind == PLAN_CHECK;
-	int rc = data ? verify_enter(v, op->seg, d) : 0;
+	int rc = data ? verify_enter(v, op, d) : 0;
 
 	if (rc)
 		return rc;
@@ -130,8 +196,8 @@ static int restore_op(const struct restore_src *src, const struct plan_op *op, b
 			if (rc)
 				return diag_fail(d, rc, "segment %u at 0x%llx: %s", op->seg,
 						 (unsigned long long)(op->dest + done), io.text);
-			if (v->want)
-				phys_hash(&v->h, to, n);
+			if (v->want && (rc = verify_feed(v, to, n, d)))
+				return rc;
 		}
 		if (!dryrun) {
 			if (op->kind == PLAN_ZERO)
@@ -162,8 +228,8 @@ int restore_run(const struct restore_src *src, const struct plan *p, bool dryrun
 		struct jb_diag *d)
 {
 	struct progress pr = { 0 };
-	struct verify v = { .want = src->seg_hash, .nseg = src->nseg, .seg = UINT32_MAX };
-	struct jbhash empty;
+	struct verify v = { .want = src->chunk_hash, .core = src->core,
+			    .base_byte = src->base_byte, .seg = UINT32_MAX };
 	int rc;
 
 	for (u32 i = 0; i < p->nops; i++)
@@ -178,19 +244,18 @@ int restore_run(const struct restore_src *src, const struct plan *p, bool dryrun
 	rc = verify_finish(&v, d);
 	if (rc || !v.want)
 		return rc;
-	/* A segment with no file data was never entered: its hash is that of nothing. */
-	jbhash_init(&empty);
-	for (u32 s = 0; s < v.nseg; s++) {
-		bool has_data = false;
+	/* Every segment with file data must have been read and checked (it has chunks). */
+	for (u32 s = 0; s < src->core->nseg; s++) {
+		bool has_data = src->core->seg[s].filesz == 0;
 
 		for (u32 i = 0; i < p->nops && !has_data; i++)
 			has_data = p->op[i].seg == s &&
 				   (p->op[i].kind == PLAN_READ || p->op[i].kind == PLAN_CHECK);
-		if (!has_data && v.want[s] != jbhash_final(&empty))
+		if (!has_data)
 			return diag_fail(d, -JB_EMISMATCH,
-					 "segment %u has no file data but its header checksum is"
-					 " 0x%016llx",
-					 s, (unsigned long long)v.want[s]);
+					 "segment %u has 0x%llx bytes of file data, but none was read"
+					 " and checked",
+					 s, (unsigned long long)src->core->seg[s].filesz);
 	}
 	return 0;
 }

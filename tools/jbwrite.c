@@ -1,8 +1,9 @@
 /*
  * jbwrite: writes a jumpback image (docs/image-format.md) in kernel B: kernel A's ELF core
  * (/proc/vmcore, or without one kexec-tools' headers and /dev/mem: lib/memcore.c) behind an
- * 8 KiB header with the entry, the CPU mode, the firmware memory map and a jbhash64 of every
- * PT_LOAD. `jbwrite --show IMAGE [--verify]` prints and checks one.
+ * 8 KiB header with the entry, the CPU mode and the firmware memory map, and a table of XXH64
+ * checksums (Debian's libxxhash), one per 16 MiB chunk of every PT_LOAD's file data.
+ * `jbwrite --show IMAGE [--verify]` prints and checks one.
  */
 #define _FILE_OFFSET_BITS 64
 
@@ -19,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
 #ifdef __linux__
 #include <linux/fs.h>
 #include <sys/ioctl.h>
@@ -28,7 +31,6 @@
 #include "elfcore.h"
 #include "errors.h"
 #include "fmt.h"
-#include "jbhash.h"
 #include "jbimage.h"
 #include "le.h"
 #include "memcore.h"
@@ -107,7 +109,8 @@ static void usage_print(FILE *f)
 		"               [--vmcore FILE]\n"
 		"       jbwrite --show IMAGE [--offset SECTORS] [--verify]\n"
 		"  writes kernel A's ELF core as a jumpback image: the core at byte\n"
-		"  SECTORS*512+8192 of DEV, then the 8 KiB header at byte SECTORS*512\n"
+		"  SECTORS*512 + core_offset of DEV, then the table of chunk checksums at\n"
+		"  byte SECTORS*512+8192, then the 8 KiB header at byte SECTORS*512\n"
 		"  --core C             auto (default): --vmcore if it exists and its ELF header\n"
 		"                       reads, else the memory source; mem: the memory source;\n"
 		"                       anything else: the path of an ELF core (/proc/vmcore)\n"
@@ -123,7 +126,7 @@ static void usage_print(FILE *f)
 		"  --created T          creation time, seconds since 1970 (default: now)\n"
 		"  --dry-run            read and hash everything, print the header, write nothing\n"
 		"  --show IMAGE         print an image's header and check its CRC; --verify also\n"
-		"                       recomputes every segment hash from the image\n"
+		"                       recomputes every chunk checksum from the image\n"
 		" the memory source, for a kernel B without /proc/vmcore: kernel A's RAM ranges\n"
 		" from kexec-tools' ELF headers at elfcorehdr=, read through /dev/mem; segments\n"
 		" inside kernel B's own System RAM are skipped, notes dropped\n"
@@ -709,18 +712,28 @@ static void core_close(struct core_src *c)
 }
 
 /*
- * Reads the core once, in order, chunk by chunk: each chunk feeds the hash of every segment
- * whose file data it meets (segments may share or overlap data, in any order), then goes to
- * out at out_at + its position when out is given. hash[i] gets core.seg[i]'s jbhash64.
+ * Reads the core once, in order, chunk by chunk: each chunk feeds the checksum of every
+ * segment whose file data it meets (segments may share or overlap data, in any order), then
+ * goes to out at out_at + its position when out is given. table gets the image's hash table:
+ * the XXH64 of each 16 MiB chunk of each segment's file data, segments in order.
  */
-static void core_stream(struct core_src *c, u64 *hash, const struct file *out, u64 out_at)
+static void core_stream(struct core_src *c, u64 *table, const struct file *out, u64 out_at)
 {
-	static struct jbhash hs[ELFCORE_MAX_SEGS];
+	static XXH64_state_t *hs[ELFCORE_MAX_SEGS];
+	static u64 done[ELFCORE_MAX_SEGS]; /* bytes of the segment's data hashed */
+	static u64 first[ELFCORE_MAX_SEGS]; /* its first entry in table */
 	const struct elf_core *core = &c->core;
 	size_t n = c->have;
+	u64 next = 0;
 
-	for (u32 i = 0; i < core->nseg; i++)
-		jbhash_init(&hs[i]);
+	for (u32 i = 0; i < core->nseg; i++) {
+		if (!hs[i] && !(hs[i] = XXH64_createState()))
+			die("out of memory");
+		XXH64_reset(hs[i], 0);
+		done[i] = 0;
+		first[i] = next;
+		next += jbi_seg_chunks(core->seg[i].filesz);
+	}
 	for (u64 pos = 0; pos < c->size; pos += n) {
 		if (pos) {
 			n = c->size - pos < CHUNK_SIZE ? (size_t)(c->size - pos) : CHUNK_SIZE;
@@ -734,15 +747,35 @@ static void core_stream(struct core_src *c, u64 *hash, const struct file *out, u
 				lo = pos;
 			if (hi > pos + n)
 				hi = pos + n;
-			if (lo < hi)
-				jbhash_update(&hs[i], c->buf + (lo - pos), (size_t)(hi - lo));
+			while (lo < hi) {
+				/* Up to the end of the segment's current 16 MiB chunk. */
+				u64 room = JBI_CHUNK_SIZE - done[i] % JBI_CHUNK_SIZE;
+				u64 k = hi - lo < room ? hi - lo : room;
+
+				XXH64_update(hs[i], c->buf + (lo - pos), (size_t)k);
+				done[i] += k;
+				lo += k;
+				if (done[i] % JBI_CHUNK_SIZE == 0 || done[i] == core->seg[i].filesz) {
+					table[first[i] + (done[i] - 1) / JBI_CHUNK_SIZE] =
+						XXH64_digest(hs[i]);
+					XXH64_reset(hs[i], 0);
+				}
+			}
 		}
 		if (out)
 			file_write_at(out, out_at + pos, c->buf, n);
 	}
 	c->have = 0; /* buf now holds the last chunk */
-	for (u32 i = 0; i < core->nseg; i++)
-		hash[i] = jbhash_final(&hs[i]);
+}
+
+/* The hash table of a core, zeroed: nchunk entries, at least one (malloc(0) aside). */
+static u64 *table_new(u64 nchunk)
+{
+	u64 *t = calloc(nchunk ? (size_t)nchunk : 1, sizeof(u64));
+
+	if (!t)
+		die("out of memory for %llu chunk checksums", (unsigned long long)nchunk);
+	return t;
 }
 
 /* The value of the OSRELEASE= line in a VMCOREINFO note's text, or false. */
@@ -1061,21 +1094,32 @@ static void header_print(const struct jbi_header *h)
 		       (unsigned long long)e->start, (unsigned long long)(e->start + e->len),
 		       e->type, mem_type_name(e->type));
 	}
-	printf("hashes: %u\n", h->nhash);
+	printf("segments: %u\n", h->nseg);
+	printf("chunks: %u (XXH64 per %u MiB), table at %llu (%llu bytes, XXH64 0x%016llx)\n",
+	       h->nchunk, h->chunk_size >> 20, (unsigned long long)h->hash_offset,
+	       (unsigned long long)h->nchunk * 8, (unsigned long long)h->table_xxh64);
 }
 
-static void hashes_print(const struct elf_core *core, const u64 *hash)
+static void hashes_print(const struct elf_core *core, const u64 *table)
 {
+	u64 at = 0;
+
 	for (u32 i = 0; i < core->nseg; i++) {
 		const struct elf_seg *s = &core->seg[i];
+		u64 n = jbi_seg_chunks(s->filesz);
 
-		printf("  segment %u (phdr %u, paddr 0x%llx, 0x%llx bytes): 0x%016llx\n", i,
+		printf("  segment %u (phdr %u, paddr 0x%llx, 0x%llx bytes): %llu chunks\n", i,
 		       s->phdr_index, (unsigned long long)s->paddr, (unsigned long long)s->filesz,
-		       (unsigned long long)hash[i]);
+		       (unsigned long long)n);
+		for (u64 k = 0; k < n; k++, at++)
+			printf("    chunk %llu (0x%llx-0x%llx): 0x%016llx\n", (unsigned long long)k,
+			       (unsigned long long)(k * JBI_CHUNK_SIZE),
+			       (unsigned long long)(k + 1 < n ? (k + 1) * JBI_CHUNK_SIZE : s->filesz),
+			       (unsigned long long)table[at]);
 	}
 }
 
-/* Everything but the hashes and the CRC. */
+/* Everything but the table's XXH64 and the CRC. */
 static void header_build(const struct options *o, const struct core_src *c, const char *what,
 			 u64 entry, const struct memmap *m, const char *release,
 			 struct jbi_header *h)
@@ -1097,10 +1141,18 @@ static void header_build(const struct options *o, const struct core_src *c, cons
 	h->nmem = m->n;
 	memcpy(h->mem, m->e, m->n * sizeof(m->e[0]));
 	h->entry = entry;
-	h->core_offset = JBI_HEADER_SIZE;
+	u64 nchunk = jbi_chunks(&c->core);
+
+	if (nchunk > UINT32_MAX)
+		die("%s: %llu chunks of 16 MiB; an image holds at most %u", what,
+		    (unsigned long long)nchunk, UINT32_MAX);
+	h->nseg = c->core.nseg;
+	h->nchunk = (u32)nchunk;
+	h->chunk_size = JBI_CHUNK_SIZE;
+	h->hash_offset = JBI_HASH_OFFSET;
+	h->core_offset = jbi_core_offset(h->nchunk);
 	h->core_size = c->size;
 	h->created = o->has_created ? o->created : (u64)time(NULL);
-	h->nhash = c->core.nseg;
 	memcpy(h->release, release, strnlen(release, sizeof(h->release) - 1)); /* NUL-padded */
 }
 
@@ -1192,7 +1244,6 @@ static int write_main(const struct options *o)
 	static struct mem_core mc;
 	static struct memmap m;
 	static struct ram_map ram;
-	static u64 hash[ELFCORE_MAX_SEGS];
 	struct file core_f, out_f;
 	struct jb_diag d = { "" };
 	char release[JBI_RELEASE_SIZE] = RELEASE_UNKNOWN;
@@ -1208,31 +1259,44 @@ static int write_main(const struct options *o)
 	header_build(o, &c, what, entry, &m, release, &h);
 	if (!o->quiet)
 		segments_check(&c.core, &ram);
+	if (h.nchunk > JBI_STUB_MAX_CHUNKS)
+		fprintf(stderr,
+			"jbwrite: warning: %u chunk checksums (%llu GiB of data): the stub checks at"
+			" most %u; it will refuse the image unless booted with verify=off\n",
+			h.nchunk, (unsigned long long)((u64)h.nchunk * JBI_CHUNK_SIZE >> 30),
+			JBI_STUB_MAX_CHUNKS);
+	const u64 table_bytes = jbi_table_bytes(h.nchunk);
+	u64 *table = table_new(table_bytes / 8);
 
 	if (!o->dry_run) {
 		file_open(&out_f, o->out, O_RDWR | O_CREAT);
 		if (out_f.dev == core_f.dev && out_f.ino == core_f.ino)
 			die("--out %s is the core itself", o->out); /* or /dev/mem */
-		if (out_f.is_blk && (out_f.size < base || out_f.size - base < JBI_HEADER_SIZE ||
-				     out_f.size - base - JBI_HEADER_SIZE < c.size))
+		if (out_f.is_blk && (out_f.size < base || out_f.size - base < h.core_offset ||
+				     out_f.size - base - h.core_offset < c.size))
 			die("%s holds %llu bytes; the image needs %llu at byte %llu", o->out,
 			    (unsigned long long)out_f.size,
-			    (unsigned long long)(JBI_HEADER_SIZE + c.size), (unsigned long long)base);
+			    (unsigned long long)(h.core_offset + c.size), (unsigned long long)base);
 		/* No old header may describe a half-written core: wipe it before the core. */
 		static const u8 zeros[JBI_HEADER_SIZE];
 
 		file_write_at(&out_f, base, zeros, sizeof(zeros));
 		file_sync(&out_f);
 	}
-	core_stream(&c, hash, o->dry_run ? NULL : &out_f, base + JBI_HEADER_SIZE);
-	memcpy(h.seg_hash, hash, c.core.nseg * sizeof(hash[0]));
+	core_stream(&c, table, o->dry_run ? NULL : &out_f, base + h.core_offset);
+	h.table_xxh64 = XXH64(table, (size_t)h.nchunk * 8, 0);
 	h.header_crc = jbi_header_crc(&h);
-	int rc = jbi_check(&h, JBI_HEADER_SIZE + c.size, &d);
+	int rc = jbi_check(&h, h.core_offset + c.size, &d);
 
+	if (!rc)
+		rc = jbi_check_core(&h, &c.core, &d);
+	if (!rc)
+		rc = jbi_check_table(&h, table, &d);
 	if (rc)
 		die("internal: the header fails its own check: %s: %s", jb_strerror(rc), d.text);
 	if (!o->dry_run) {
-		/* The core is on disk before a header can vouch for it. */
+		/* The table (zero-padded) after the core, and both on disk before the header. */
+		file_write_at(&out_f, base + h.hash_offset, table, (size_t)table_bytes);
 		file_sync(&out_f);
 		file_write_at(&out_f, base, &h, sizeof(h));
 		file_sync(&out_f);
@@ -1242,57 +1306,68 @@ static int write_main(const struct options *o)
 	close(core_f.fd);
 	if (o->dry_run && !o->quiet) {
 		header_print(&h);
-		hashes_print(&c.core, hash);
+		hashes_print(&c.core, table);
 	}
 	if (!o->quiet)
-		printf("jbwrite: %s entry 0x%llx, mode %s%s, %u segments hashed, core %llu bytes,"
-		       " release %s -> %s at byte %llu\n",
+		printf("jbwrite: %s entry 0x%llx, mode %s%s, %u segments in %u chunks hashed, core"
+		       " %llu bytes, release %s -> %s at byte %llu\n",
 		       o->dry_run ? "dry run (nothing written):" : "wrote image:",
 		       (unsigned long long)h.entry, h.flags & JBI_FLAG_MODE64 ? "64" : "32",
-		       h.flags & JBI_FLAG_PAE ? " PAE" : "", h.nhash,
+		       h.flags & JBI_FLAG_PAE ? " PAE" : "", h.nseg, h.nchunk,
 		       (unsigned long long)h.core_size, h.release, o->out ? o->out : "-",
 		       (unsigned long long)base);
 	core_close(&c);
+	free(table);
 	return 0;
 }
 
 /* ---- showing --------------------------------------------------------------------------- */
 
-/* Recomputes every segment hash from the image's core; returns how many differ. */
+/* Recomputes every chunk checksum from the image's core; returns how many differ. */
 static u32 show_verify(const struct options *o, const struct file *f, u64 base,
-		       const struct jbi_header *h)
+		       const struct jbi_header *h, const u64 *stored)
 {
 	static struct core_src c;
-	static u64 hash[ELFCORE_MAX_SEGS];
+	struct jb_diag d = { "" };
 	char what[4200];
-	u32 bad = 0;
+	u32 bad = 0, at = 0;
 
 	snprintf(what, sizeof(what), "%s: the core at byte %llu", o->show,
 		 (unsigned long long)(base + h->core_offset));
 	core_open(&c, f, NULL, base + h->core_offset, h->core_size, what);
-	if (c.core.nseg != h->nhash) {
-		u32 most = c.core.nseg > h->nhash ? c.core.nseg : h->nhash;
-
-		printf("verify: the core has %u PT_LOAD segments, the header %u hashes\n",
-		       c.core.nseg, h->nhash);
+	if (jbi_check_core(h, &c.core, &d)) {
+		printf("verify: %s\n", d.text);
 		core_close(&c);
-		return most;
+		return h->nchunk ? h->nchunk : 1;
 	}
-	core_stream(&c, hash, NULL, 0);
+	u64 *table = table_new(h->nchunk);
+
+	core_stream(&c, table, NULL, 0);
 	for (u32 i = 0; i < c.core.nseg; i++) {
 		const struct elf_seg *s = &c.core.seg[i];
-		bool same = hash[i] == h->seg_hash[i];
+		u32 n = (u32)jbi_seg_chunks(s->filesz);
 
-		printf("  segment %u (phdr %u, paddr 0x%llx, 0x%llx bytes): ", i, s->phdr_index,
-		       (unsigned long long)s->paddr, (unsigned long long)s->filesz);
-		if (same)
-			printf("0x%016llx ok\n", (unsigned long long)hash[i]);
-		else
+		printf("  segment %u (phdr %u, paddr 0x%llx, 0x%llx bytes): %u chunks\n", i,
+		       s->phdr_index, (unsigned long long)s->paddr, (unsigned long long)s->filesz, n);
+		for (u32 k = 0; k < n; k++, at++) {
+			u64 lo = (u64)k * JBI_CHUNK_SIZE;
+			u64 hi = k + 1 < n ? lo + JBI_CHUNK_SIZE : s->filesz;
+			u64 img = base + h->core_offset + s->offset;
+
+			printf("    chunk %u (segment bytes 0x%llx-0x%llx, image bytes %llu-%llu): ", k,
+			       (unsigned long long)lo, (unsigned long long)hi,
+			       (unsigned long long)(img + lo), (unsigned long long)(img + hi));
+			if (table[at] == stored[at]) {
+				printf("0x%016llx ok\n", (unsigned long long)table[at]);
+				continue;
+			}
 			printf("DIFFERS: stored 0x%016llx, computed 0x%016llx\n",
-			       (unsigned long long)h->seg_hash[i], (unsigned long long)hash[i]);
-		bad += !same;
+			       (unsigned long long)stored[at], (unsigned long long)table[at]);
+			bad++;
+		}
 	}
-	printf("verify: %u of %u segment hashes match\n", c.core.nseg - bad, c.core.nseg);
+	printf("verify: %u of %u chunk checksums match\n", h->nchunk - bad, h->nchunk);
+	free(table);
 	core_close(&c);
 	return bad;
 }
@@ -1313,25 +1388,37 @@ static int show_main(const struct options *o)
 		die("%s: no jumpback image at byte %llu (no JUMPBACK magic)", o->show,
 		    (unsigned long long)base);
 	printf("image: %s at byte %llu\n", o->show, (unsigned long long)base);
-	header_print(&h);
+	printf("version: %u\n", h.version);
+	if (h.version == JBI_VERSION)
+		header_print(&h);
 	u32 crc = jbi_header_crc(&h);
 
 	printf("header CRC: 0x%08x %s\n", h.header_crc,
 	       crc == h.header_crc ? "ok" : "MISMATCH");
 	int rc = jbi_check(&h, f.size - base, &d);
+	u64 *table = NULL;
 
+	if (!rc) {
+		table = table_new(h.nchunk);
+		file_read_at(&f, base + h.hash_offset, table, (size_t)h.nchunk * 8);
+		if (XXH64(table, (size_t)h.nchunk * 8, 0) != h.table_xxh64)
+			rc = jbi_check_table(&h, table, &d);
+	}
 	if (rc) {
 		printf("check: FAILED: %s: %s\n", jb_strerror(rc), d.text);
 		fprintf(stderr, "jbwrite: error: %s: %s: %s\n", o->show, jb_strerror(rc), d.text);
+		free(table);
 		close(f.fd);
 		return 1;
 	}
-	printf("check: ok\n");
-	u32 bad = o->verify ? show_verify(o, &f, base, &h) : 0;
+	printf("check: ok (header and hash table)\n");
+	u32 bad = o->verify ? show_verify(o, &f, base, &h, table) : 0;
 
+	free(table);
 	close(f.fd);
 	if (bad) {
-		fprintf(stderr, "jbwrite: error: %s: %u segment hashes differ\n", o->show, bad);
+		fprintf(stderr, "jbwrite: error: %s: %u chunk checksums differ; the image is damaged\n",
+			o->show, bad);
 		return 1;
 	}
 	return 0;

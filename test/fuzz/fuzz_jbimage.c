@@ -1,7 +1,8 @@
 /*
- * Fuzz target for the image header (lib/jbimage.c, lib/jbhash.c; docs/image-format.md):
+ * Fuzz target for the image header (lib/jbimage.c, lib/xxh64.c; docs/image-format.md):
  * jbi_check on the raw input and again with its CRC made right (so the later checks are
- * reached), jbi_memmap_check against a fixed machine map, and jbhash64 streamed in two pieces.
+ * reached), jbi_memmap_check against a fixed machine map, jbi_check_table on the input's
+ * bytes as a hash table, and XXH64 streamed in two pieces.
  * Built with libFuzzer or, with FUZZ_STANDALONE, as a seeded mutation runner under ASan/UBSan.
  *
  * Input layout: the first JBI_HEADER_SIZE bytes are the header (zero-padded when shorter);
@@ -13,9 +14,9 @@
 #include <string.h>
 
 #include "errors.h"
-#include "jbhash.h"
 #include "jbimage.h"
 #include "plan.h"
+#include "xxh64.h"
 #include "../unit/unit_helpers.h"
 
 #define FUZZ_ASSERT(cond)                                                                       \
@@ -35,6 +36,8 @@ static const struct mem_entry machine_map[] = {
 	{ 0xfffc0000, 0x40000, 2 },
 };
 
+#define INPUT_WORDS ((JBI_HEADER_SIZE + 16) / 8)
+
 static void check_diag(int rc, const struct jb_diag *d)
 {
 	FUZZ_ASSERT(rc < 0);
@@ -51,8 +54,11 @@ static void check_accepted(const struct jbi_header *h, u64 image_bytes)
 	FUZZ_ASSERT(h->header_crc == jbi_header_crc(h));
 	FUZZ_ASSERT(h->state == JBI_STATE_VALID || h->state == JBI_STATE_USED);
 	FUZZ_ASSERT((h->flags & ~(JBI_FLAG_MODE64 | JBI_FLAG_PAE)) == 0);
-	FUZZ_ASSERT(h->nmem <= JBI_MAX_MEM && h->nhash <= JBI_MAX_HASHES);
-	FUZZ_ASSERT(h->core_offset == JBI_HEADER_SIZE && h->core_offset <= image_bytes);
+	FUZZ_ASSERT(h->nmem <= JBI_MAX_MEM && h->nseg <= JBI_MAX_SEGS);
+	FUZZ_ASSERT(h->chunk_size == JBI_CHUNK_SIZE && h->hash_offset == JBI_HASH_OFFSET);
+	FUZZ_ASSERT(h->core_offset == JBI_HEADER_SIZE + jbi_table_bytes(h->nchunk));
+	FUZZ_ASSERT(h->core_offset >= h->hash_offset + (u64)h->nchunk * 8);
+	FUZZ_ASSERT(h->core_offset % JBI_TABLE_ALIGN == 0 && h->core_offset <= image_bytes);
 	FUZZ_ASSERT(h->core_size <= image_bytes - h->core_offset);
 	FUZZ_ASSERT(memchr(h->release, '\0', sizeof(h->release)) != NULL);
 }
@@ -94,18 +100,31 @@ static void fuzz_check(const struct jbi_header *h, u64 image_bytes)
 	fuzz_memmap(h);
 }
 
-/* Any split of the input hashes like the whole. */
+/*
+ * Any split of the input hashes like the whole; the input read as a hash table of its whole
+ * u64s passes jbi_check_table exactly when table_xxh64 is their XXH64.
+ */
 static void fuzz_hash(const uint8_t *data, size_t size)
 {
-	struct jbhash one, two;
+	static u64 table[INPUT_WORDS];
+	static struct jbi_header h;
+	struct xxh64 one, two;
+	struct jb_diag d = { "" };
 	size_t cut = size ? data[0] % (size + 1) : 0;
 
-	jbhash_init(&one);
-	jbhash_update(&one, data, size);
-	jbhash_init(&two);
-	jbhash_update(&two, data, cut);
-	jbhash_update(&two, data + cut, size - cut);
-	FUZZ_ASSERT(jbhash_final(&one) == jbhash_final(&two));
+	xxh64_init(&one, 0);
+	xxh64_update(&one, data, size);
+	xxh64_init(&two, 0);
+	xxh64_update(&two, data, cut);
+	xxh64_update(&two, data + cut, size - cut);
+	FUZZ_ASSERT(xxh64_final(&one) == xxh64_final(&two));
+	h.nchunk = (u32)(size / 8 < INPUT_WORDS ? size / 8 : INPUT_WORDS);
+	memcpy(table, data, h.nchunk * 8);
+	h.table_xxh64 = xxh64(table, h.nchunk * 8, 0);
+	FUZZ_ASSERT(jbi_check_table(&h, table, &d) == 0);
+	h.table_xxh64 ^= 1u << (size % 64 % 32);
+	FUZZ_ASSERT(jbi_check_table(&h, table, &d) == -JB_EBADIMG);
+	check_diag(-JB_EBADIMG, &d);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -156,14 +175,17 @@ static void seeds_make(void)
 		h.mem[i] = (struct jbi_mem){ machine_map[i].start, machine_map[i].len,
 					     machine_map[i].type, 0 };
 	h.entry = 0x1000d40;
-	h.core_offset = JBI_HEADER_SIZE;
+	h.nseg = 4;
+	h.nchunk = 5;
+	h.chunk_size = JBI_CHUNK_SIZE;
+	h.hash_offset = JBI_HASH_OFFSET;
+	h.core_offset = jbi_core_offset(h.nchunk);
 	h.core_size = 0x1000000;
 	h.created = 1700000000;
-	h.nhash = 4;
 	strcpy(h.release, "6.1.0-13-amd64");
 	h.header_crc = jbi_header_crc(&h);
 	for (int s = 0; s < NSEEDS; s++) {
-		u64 image = JBI_HEADER_SIZE + h.core_size - (s == 1);
+		u64 image = h.core_offset + h.core_size - (s == 1);
 
 		memcpy(seeds[s], &h, sizeof(h));
 		seed_len[s] = sizeof(h);
@@ -183,10 +205,11 @@ static const u8 *seed_at(size_t i, size_t *len)
 
 /* Offsets of the fields worth aiming at: the fixed fields, the first map entries, the release. */
 static const u16 field_at[] = { 0, 8, 12, 16, 20, 24, 28, 32, 40, 48, 56, 64, 68, 72, 143,
-				144, 152, 160, 168, 176, 184, 192, 3216, 8191 };
+				144, 152, 160, 168, 176, 184, 192, 3216, 3224, 3232, 3236, 8191 };
 static const u64 interesting[] = { 0, 1, 2, 3, 4, 0x80, 127, 128, 129, 511, 512, 513, 8192, 4096,
 				   0xffffffff, 1ull << 32, UINT64_MAX, UINT64_MAX - 8191,
-				   0x9fc00, 0x100000, 0x7fe0000, 0x44455355, 0x444C4156 };
+				   0x9fc00, 0x100000, 0x7fe0000, 0x44455355, 0x444C4156,
+				   0x1000000, 0x3000, 12288, 16384, 8193 };
 
 static size_t next_input(struct test_rng *rng, u8 *buf)
 {
@@ -221,7 +244,7 @@ static size_t next_input(struct test_rng *rng, u8 *buf)
 				len = JBI_HEADER_SIZE + 8;
 			}
 			put64(buf + JBI_HEADER_SIZE, rng_chance(rng, 50) ? rng_next(rng)
-					 : JBI_HEADER_SIZE + rng_below(rng, 0x2000000));
+					 : 12288 + rng_below(rng, 0x2000000));
 			break;
 		}
 	}

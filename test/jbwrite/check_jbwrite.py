@@ -4,7 +4,8 @@
 Makes ELF cores with build/tools/mkcore (ELF64 and ELF32, EM_386 and EM_X86_64) and by hand
 (with VMCOREINFO notes, program headers or notes far into the file, a PT_LOAD with p_memsz 0),
 writes images with jbwrite, and checks every header field with the struct module, the CRC with
-zlib.crc32, each segment hash with a jbhash64 written here from the spec, and that the core
+zlib.crc32, each 16 MiB chunk checksum and the table's with an XXH64 written here from the
+spec (or Debian's python3-xxhash when importable, checked against it), and that the core
 follows the header byte for byte; then --offset, the sysfs memory map, --dry-run, --show and
 --verify on damaged images, a write that dies half-way, and the error exits. The memory source
 (kernel B without /proc/vmcore) runs on a sparse file standing in for /dev/mem, with
@@ -37,13 +38,14 @@ STATE_USED = 0x44455355
 FLAG_MODE64 = 1
 FLAG_PAE = 2
 MAX_MEM = 128
-MAX_HASHES = 512
 MEM_AT = 144
-HASH_AT = MEM_AT + 24 * MAX_MEM  # 3216
-RESERVED1_AT = HASH_AT + 8 * MAX_HASHES  # 7312
+TAIL_AT = MEM_AT + 24 * MAX_MEM  # 3216: hash_offset, table_xxh64, chunk_size, reserved0
+RESERVED1_AT = TAIL_AT + 24  # 3240
+CHUNK = 16 << 20
 # magic, version, state, header_size, header_crc, flags, nmem, entry, core_offset, core_size,
-# created, nhash, reserved0, release
+# created, nseg, nchunk, release
 HEADER = struct.Struct("<8sIIIIIIQQQQII72s")
+TAIL = struct.Struct("<QQII")
 MEM = struct.Struct("<QQII")
 PT_LOAD, PT_NOTE = 1, 4
 EM_386, EM_X86_64 = 3, 62
@@ -62,36 +64,100 @@ MEMMAP = [(0x0, 0x9fc00, 1), (0x9fc00, 0x400, 2), (0xf0000, 0x10000, 2),
           (0x100000, 0x7ee0000, 1), (0x7fe0000, 0x20000, 2), (0xfffc0000, 0x40000, 2)]
 
 
-# ---- jbhash64, from docs/image-format.md ----
+# ---- XXH64 (xxHash specification, "XXH64 algorithm description"), written here ----
 
+M64 = (1 << 64) - 1
 M32 = 0xFFFFFFFF
+XP1, XP2, XP3 = 0x9E3779B185EBCA87, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9
+XP4, XP5 = 0x85EBCA77C2B2AE63, 0x27D4EB2F165667C5
 
 
-def jbhash64(data):
-    a, b = 0x6A756D70, 0x6261636B
-    n = len(data)
-    full = n - n % 4
-    words = array.array("I")
-    assert words.itemsize == 4
-    words.frombytes(bytes(data[:full]))
-    if sys.byteorder != "little":
-        words.byteswap()
-    tail = n - full
-    extra = [int.from_bytes(bytes(data[full:]), "little") | 0x80 << (8 * tail)] if tail else []
-    for w in list(words) + extra + [n & M32, n >> 32]:
-        x = a ^ ((w * 0x9E3779B1) & M32)
-        a = (((x << 13) | (x >> 19)) & M32) * 0x85EBCA77 & M32
-        y = (b + (w ^ a)) & M32
-        b = (((y << 17) | (y >> 15)) & M32) * 0xC2B2AE3D & M32
+def _rotl64(x, r):
+    return ((x << r) | (x >> (64 - r))) & M64
 
-    def fmix(v):
-        v ^= v >> 16
-        v = v * 0x85EBCA77 & M32
-        v ^= v >> 13
-        v = v * 0xC2B2AE3D & M32
-        return v ^ (v >> 16)
 
-    return fmix(a ^ (((b << 7) | (b >> 25)) & M32)) << 32 | fmix((b + a) & M32)
+def _xround(acc, lane):
+    return _rotl64((acc + lane * XP2) & M64, 31) * XP1 & M64
+
+
+def _xmerge(h, v):
+    return ((h ^ _xround(0, v)) * XP1 + XP4) & M64
+
+
+def xxh64_py(data, seed=0):
+    data = bytes(data)
+    n, p = len(data), 0
+    if n >= 32:
+        v = [(seed + XP1 + XP2) & M64, (seed + XP2) & M64, seed, (seed - XP1) & M64]
+        while p + 32 <= n:
+            lanes = struct.unpack_from("<4Q", data, p)
+            v = [_xround(v[i], lanes[i]) for i in range(4)]
+            p += 32
+        h = (_rotl64(v[0], 1) + _rotl64(v[1], 7) + _rotl64(v[2], 12) + _rotl64(v[3], 18)) & M64
+        for x in v:
+            h = _xmerge(h, x)
+    else:
+        h = (seed + XP5) & M64
+    h = (h + n) & M64
+    while p + 8 <= n:
+        h = (_rotl64(h ^ _xround(0, struct.unpack_from("<Q", data, p)[0]), 27) * XP1 + XP4) & M64
+        p += 8
+    if p + 4 <= n:
+        h = (_rotl64(h ^ (struct.unpack_from("<I", data, p)[0] * XP1 & M64), 23) * XP2 + XP3) & M64
+        p += 4
+    while p < n:
+        h = _rotl64(h ^ (data[p] * XP5 & M64), 11) * XP1 & M64
+        p += 1
+    h ^= h >> 33
+    h = h * XP2 & M64
+    h ^= h >> 29
+    h = h * XP3 & M64
+    return h ^ (h >> 32)
+
+
+def _fast_xxh64():
+    """Debian's python3-xxhash (for the system Python; also found from another 3.11), else
+    None: the Python above then hashes the images (slower, same values)."""
+    try:
+        import xxhash
+    except ImportError:
+        if sys.version_info[:2] != (3, 11) or not os.path.isdir("/usr/lib/python3/dist-packages"):
+            return None
+        sys.path.append("/usr/lib/python3/dist-packages")
+        try:
+            import xxhash
+        except ImportError:
+            return None
+    return lambda data: xxhash.xxh64_intdigest(bytes(data), 0)
+
+
+FAST_XXH64 = _fast_xxh64()
+
+
+def xxh64(data):
+    return FAST_XXH64(data) if FAST_XXH64 else xxh64_py(data)
+
+
+def chunk_hashes(core, loads):
+    """The hash table: XXH64 of each 16 MiB chunk of each segment's file data, in order."""
+    out, cache = [], {}
+    for off, filesz in loads:
+        for lo in range(0, filesz, CHUNK):
+            key = (off + lo, min(CHUNK, filesz - lo))
+            if key not in cache:
+                cache[key] = xxh64(memoryview(core)[key[0]:key[0] + key[1]])
+            out.append(cache[key])
+    return out
+
+
+def core_offset_of(nchunk):
+    return HEADER_SIZE + (nchunk * 8 + 4095) // 4096 * 4096
+
+
+def image_core(img, offset=0):
+    """The core of the image at byte offset, where its header says it starts."""
+    co, size = struct.unpack_from("<QQ", img, offset + 40)
+    return img[offset + co:offset + co + size]
 
 
 def header_crc(hdr):
@@ -233,10 +299,11 @@ class Env:
 def parse_header(hdr):
     f = HEADER.unpack_from(hdr, 0)
     h = dict(zip(("magic", "version", "state", "header_size", "header_crc", "flags", "nmem",
-                  "entry", "core_offset", "core_size", "created", "nhash", "reserved0",
+                  "entry", "core_offset", "core_size", "created", "nseg", "nchunk",
                   "release"), f))
     h["mem"] = [MEM.unpack_from(hdr, MEM_AT + 24 * i) for i in range(MAX_MEM)]
-    h["seg_hash"] = list(struct.unpack_from(f"<{MAX_HASHES}Q", hdr, HASH_AT))
+    h.update(zip(("hash_offset", "table_xxh64", "chunk_size", "reserved0"),
+                 TAIL.unpack_from(hdr, TAIL_AT)))
     return h
 
 
@@ -250,13 +317,12 @@ def check_image(c, env, name, img_path, core_path, offset=0, entry=None, flags=0
         return
     h = parse_header(hdr)
     c.equal(f"{name}: magic", h["magic"], MAGIC)
-    c.equal(f"{name}: version", h["version"], 1)
+    c.equal(f"{name}: version", h["version"], 2)
     c.equal(f"{name}: state VALD", h["state"], STATE_VALID)
     c.equal(f"{name}: header_size", h["header_size"], HEADER_SIZE)
     c.equal(f"{name}: header CRC (zlib)", h["header_crc"], header_crc(hdr))
     c.equal(f"{name}: flags", h["flags"], flags)
     c.equal(f"{name}: entry", h["entry"], entry)
-    c.equal(f"{name}: core_offset", h["core_offset"], HEADER_SIZE)
     c.equal(f"{name}: core_size", h["core_size"], len(core))
     if isinstance(created, tuple):
         c.check(f"{name}: created is now", created[0] <= h["created"] <= created[1],
@@ -270,22 +336,30 @@ def check_image(c, env, name, img_path, core_path, offset=0, entry=None, flags=0
             all(e[3] == 0 for e in h["mem"][:h["nmem"]]) and
             all(e == (0, 0, 0, 0) for e in h["mem"][h["nmem"]:]))
     loads = core_loads(core)
-    c.equal(f"{name}: nhash", h["nhash"], len(loads))
-    cache = {}
-    want = [cache.setdefault(l, jbhash64(memoryview(core)[l[0]:l[0] + l[1]])) for l in loads]
-    got = h["seg_hash"][:len(loads)]
-    bad = [i for i in range(len(loads)) if got[i] != want[i]]
-    c.check(f"{name}: {len(loads)} segment hashes (jbhash64 in Python)", not bad,
-            f"segments {bad} differ")
-    c.check(f"{name}: reserved fields and unused hashes zero",
-            h["reserved0"] == 0 and not any(h["seg_hash"][len(loads):]) and
+    nz = [l for l in loads]
+    c.equal(f"{name}: nseg", h["nseg"], len(loads))
+    want = chunk_hashes(core, loads)
+    c.equal(f"{name}: nchunk", h["nchunk"], len(want))
+    c.equal(f"{name}: chunk_size", h["chunk_size"], CHUNK)
+    c.equal(f"{name}: hash_offset", h["hash_offset"], HEADER_SIZE)
+    c.equal(f"{name}: core_offset", h["core_offset"], core_offset_of(len(want)))
+    co = offset + h["core_offset"]
+    table = img[offset + HEADER_SIZE:offset + HEADER_SIZE + 8 * len(want)]
+    c.equal(f"{name}: table_xxh64", h["table_xxh64"], xxh64(table))
+    got = list(struct.unpack(f"<{len(want)}Q", table)) if len(table) == 8 * len(want) else []
+    bad = [i for i in range(len(want)) if i >= len(got) or got[i] != want[i]]
+    c.check(f"{name}: {len(want)} chunk checksums of {len(nz)} segments (XXH64"
+            f" {'python3-xxhash' if FAST_XXH64 else 'in Python'})", not bad,
+            f"chunks {bad[:10]} differ")
+    c.check(f"{name}: table padding, reserved fields zero",
+            not any(img[offset + HEADER_SIZE + 8 * len(want):co]) and h["reserved0"] == 0 and
             not any(hdr[RESERVED1_AT:]))
-    c.check(f"{name}: core follows the header byte for byte",
-            img[offset + HEADER_SIZE:offset + HEADER_SIZE + len(core)] == core)
+    c.check(f"{name}: core follows the table byte for byte", img[co:co + len(core)] == core)
     res = env.jbwrite("--show", img_path, "--offset", offset // SECTOR, "--verify")
     c.check(f"{name}: jbwrite --show --verify", res.returncode == 0 and
             "header CRC: 0x%08x ok" % h["header_crc"] in res.stdout and
-            f"verify: {len(loads)} of {len(loads)} segment hashes match" in res.stdout,
+            f"chunks: {len(want)} (XXH64 per 16 MiB)" in res.stdout and
+            f"verify: {len(want)} of {len(want)} chunk checksums match" in res.stdout,
             f"exit {res.returncode}: {res.stdout[-800:]}{res.stderr}")
     return h
 
@@ -309,7 +383,8 @@ def check_mkcore_images(c, env):
     res = env.write_image(core, img, entry)
     c.check("EM_386 ELF64 core: jbwrite exits 0", res.returncode == 0, res.stderr)
     c.check("EM_386 ELF64 core: summary line", re.search(
-        r"wrote image: entry 0x%x, mode 32, \d+ segments hashed, core %d bytes, release unknown"
+        r"wrote image: entry 0x%x, mode 32, \d+ segments in \d+ chunks hashed, core %d bytes,"
+        r" release unknown"
         % (entry, os.path.getsize(core)), res.stdout) is not None, res.stdout)
     check_image(c, env, "EM_386 ELF64 core", img, core, entry=entry, flags=0)
 
@@ -319,8 +394,9 @@ def check_mkcore_images(c, env):
     c.check("ELF32 PAE core: jbwrite exits 0", res.returncode == 0, res.stderr)
     check_image(c, env, "ELF32 PAE core", img, core, entry=entry, flags=FLAG_PAE)
 
-    # The default big segment makes the core 24 MiB: several 4 MiB chunks.
-    core, entry = env.mkcore("c64.core", "--machine", "x86_64", payload64=True)
+    # A 40 MiB big segment: its data spans three 16 MiB checksum chunks.
+    core, entry = env.mkcore("c64.core", "--machine", "x86_64", "--big-mb", "40",
+                             payload64=True)  # 40 MiB: a segment of 3 chunks
     img = env.path("c64.img")
     t0 = int(time.time())
     res = env.jbwrite("--core", core, "--out", img, "--entry", hex(entry),
@@ -349,13 +425,14 @@ def check_offset(c, env, core, entry):
     prefix = rng.randbytes(2048 * SECTOR)
     suffix = rng.randbytes(65536)
     disk = env.path("disk.img")
-    write(disk, prefix + rng.randbytes(HEADER_SIZE + size) + suffix)
+    room = core_offset_of(len(chunk_hashes(read(core), core_loads(read(core)))))
+    write(disk, prefix + rng.randbytes(room + size) + suffix)
     res = env.write_image(core, disk, entry, "--offset", 2048)
     c.check("--offset 2048: exit 0", res.returncode == 0, res.stderr)
     data = read(disk)
     c.check("--offset 2048: bytes before the image untouched", data[:len(prefix)] == prefix)
     c.check("--offset 2048: bytes after the image untouched (no truncation)",
-            len(data) == len(prefix) + HEADER_SIZE + size + len(suffix) and
+            len(data) == len(prefix) + room + size + len(suffix) and
             data[-len(suffix):] == suffix)
     check_image(c, env, "--offset 2048", disk, core, offset=2048 * SECTOR, entry=entry,
                 flags=FLAG_MODE64)
@@ -455,9 +532,12 @@ def check_dry_run(c, env, core, entry):
     loads = core_loads(read(core))
     c.check("--dry-run: exit 0, nothing written", res.returncode == 0 and
             not os.path.exists(out), res.stderr)
-    c.check("--dry-run: prints the header and each hash", "dry run (nothing written)" in res.stdout
-            and "release: 6.6.6" in res.stdout and f"hashes: {len(loads)}" in res.stdout and
-            len(re.findall(r"^  segment \d+ .*: 0x[0-9a-f]{16}$", res.stdout, re.M)) == len(loads),
+    nchunk = len(chunk_hashes(read(core), loads))
+    c.check("--dry-run: prints the header and each chunk's checksum",
+            "dry run (nothing written)" in res.stdout and "release: 6.6.6" in res.stdout and
+            f"chunks: {nchunk} (XXH64 per 16 MiB)" in res.stdout and
+            len(re.findall(r"^  segment \d+ .*: \d+ chunks$", res.stdout, re.M)) == len(loads) and
+            len(re.findall(r"^    chunk \d+ .*: 0x[0-9a-f]{16}$", res.stdout, re.M)) == nchunk,
             res.stdout[-600:])
 
 
@@ -478,8 +558,8 @@ def check_show_damage(c, env, core, entry):
             "created: 2023-11-14 22:13:20 UTC (1700000000)" in res.stdout and
             f"memory map: {len(MEMMAP)} entries" in res.stdout and
             "  mem 3: 0x0000000000100000-0x0000000007fe0000 type 1 usable" in res.stdout and
-            f"hashes: {len(loads)}" in res.stdout and "check: ok" in res.stdout,
-            res.stdout + res.stderr)
+            f"segments: {len(loads)}" in res.stdout and "chunks: " in res.stdout and
+            "check: ok" in res.stdout, res.stdout + res.stderr)
     bad = bytearray(good)
     bad[32] ^= 0x10  # entry
     res = show(bad)
@@ -501,18 +581,40 @@ def check_show_damage(c, env, core, entry):
             "truncated" in res.stderr, res.stderr)
     k = max(range(len(loads)), key=lambda i: loads[i][1])  # the biggest segment
     off, filesz = loads[k]
+    co = parse_header(good)["core_offset"]
+    nchunk = parse_header(good)["nchunk"]
     broken = bytearray(good)
-    broken[HEADER_SIZE + off + filesz // 2] ^= 0x01
+    at = off + filesz // 2
+    broken[co + at] ^= 0x01
     res = show(broken)
     c.check("--show without --verify: core damage not looked at", res.returncode == 0,
             res.stderr)
     res = show(broken, verify=True)
     same = [i for i, l in enumerate(loads) if l == loads[k]]  # duplicates share the data
-    c.check(f"--show --verify: names damaged segment {k}", res.returncode == 1 and
-            all(re.search(rf"^  segment {i} .*DIFFERS", res.stdout, re.M) for i in same) and
-            f"verify: {len(loads) - len(same)} of {len(loads)} segment hashes match" in res.stdout
-            and f"{len(same)} segment hashes differ" in res.stderr,
+    kc = filesz // 2 // CHUNK
+    lo, hi = kc * CHUNK, min((kc + 1) * CHUNK, filesz)
+    c.check(f"--show --verify: names damaged segment {k}'s chunk {kc} and its range",
+            res.returncode == 1 and
+            re.search(rf"^    chunk {kc} \(segment bytes 0x{lo:x}-0x{hi:x}, image bytes"
+                      rf" {co + off + lo}-{co + off + hi}\): DIFFERS", res.stdout, re.M) and
+            len(re.findall("DIFFERS", res.stdout)) == len(same) and
+            f"verify: {nchunk - len(same)} of {nchunk} chunk checksums match" in res.stdout
+            and f"{len(same)} chunk checksums differ" in res.stderr,
             res.stdout[-900:] + res.stderr)
+    table = bytearray(good)
+    table[HEADER_SIZE + 5] ^= 0x20
+    res = show(table)
+    c.check("--show: a damaged hash table fails its XXH64", res.returncode == 1 and
+            "XXH64 mismatch" in res.stderr and "table" in res.stderr, res.stdout[-300:] + res.stderr)
+    for version, words in ((1, "image format version 1 (jbhash64) is no longer read; write the"
+                               " image again with this jumpback's jbwrite"),
+                           (3, "image format version 3, this jumpback reads version 2")):
+        old = bytearray(good)
+        old[8:12] = struct.pack("<I", version)
+        old[20:24] = struct.pack("<I", header_crc(bytes(old[:HEADER_SIZE])))
+        res = show(old)
+        c.check(f"--show: version {version} refused, naming the versions",
+                res.returncode == 1 and words in res.stderr, res.stdout[-300:] + res.stderr)
 
 
 def check_crash_midway(c, env, core, entry):
@@ -520,7 +622,7 @@ def check_crash_midway(c, env, core, entry):
     img = env.path("crash.img")
     res = env.write_image(core, img, entry)
     c.check("crash: first image written", res.returncode == 0, res.stderr)
-    limit = HEADER_SIZE + os.path.getsize(core) // 2
+    limit = parse_header(read(img))["core_offset"] + os.path.getsize(core) // 2
 
     def small_files():
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a signal
@@ -752,7 +854,7 @@ def check_mem_image(c, env, name, fx, img, res, kept=MEM_KEPT, lowmem=True, elf3
     want = env.path(name.replace(" ", "_") + ".want")
     write(want, expected_mem_core(kept, fx.phys(lowmem), elf32, machine))
     check_image(c, env, name, img, want, entry=JUMP_ENTRY, flags=flags)
-    core = read(img)[HEADER_SIZE:]
+    core = image_core(read(img))
     paddrs = []
     cls = core[4]
     phoff = struct.unpack_from("<Q" if cls == 2 else "<I", core, 32 if cls == 2 else 28)[0]
@@ -782,7 +884,7 @@ def check_memory_source(c, env):
     c.check("memory source: entry from the command line",
             f"entry 0x{JUMP_ENTRY:x}," in res.stdout, res.stdout)
     c.check("memory source: the bytes kernel B changed at 0x5000 are kernel A's",
-            read_if(img)[HEADER_SIZE + PAGE + 0x5000 - 0x1000:][:1] ==
+            image_core(read_if(img))[PAGE + 0x5000 - 0x1000:][:1] ==
             bytes([read(fx.lowmem)[0x5000]]) and read(fx.lowmem)[0x5000] != fx.b_low[0x5000])
 
     # Without --lowmem: low memory as kernel B finds it, and a warning.
@@ -814,7 +916,7 @@ def check_memory_source(c, env):
                       "--memmap-file", env.memmap, "--created", CREATED)
     c.check("--core auto with a vmcore uses it", res.returncode == 0 and
             f"jbwrite: core source: {vmcore}\n" in res.stdout and
-            read(img)[HEADER_SIZE:] == read(vmcore) and
+            image_core(read(img)) == read(vmcore) and
             parse_header(read(img))["entry"] == JUMP_ENTRY, res.stdout + res.stderr)
 
     # ELF32 headers make an ELF32 core; elfcorehdr= in hex and in size@addr form.
@@ -909,9 +1011,14 @@ def main():
     c = Checks()
     with tempfile.TemporaryDirectory(prefix="jb-jbwrite-") as tmp:
         env = Env(args.build, tmp)
-        # The Python jbhash64 against known answers (test/unit/test_jbimage.c has them too).
-        c.equal("python jbhash64 of nothing", jbhash64(b""), 0x8a6ef9b42b6407c8)
-        c.equal("python jbhash64 of 'abcde'", jbhash64(b"abcde"), 0xa48cd5b860b8519b)
+        # XXH64 against xxHash's known answers, and the Python one against the fast one.
+        for data, want in ((b"", 0xef46db3751d8e999), (b"a", 0xd24ec4f1a98c6e5b),
+                           (b"abc", 0x44bc2cf5ad770999)):
+            c.equal(f"python XXH64 of {data!r}", xxh64_py(data), want)
+            c.equal(f"XXH64 of {data!r}", xxh64(data), want)
+        rnd = random.Random(3).randbytes(1000)
+        c.check("python XXH64 = python3-xxhash's (or itself) at every length to 100 and 1000",
+                all(xxh64_py(rnd[:n]) == xxh64(rnd[:n]) for n in list(range(101)) + [1000]))
         core64, entry64 = check_mkcore_images(c, env)
         check_offset(c, env, core64, entry64)
         check_vmcoreinfo(c, env)

@@ -317,37 +317,93 @@ def test_image_via_bios(c):
         raise Failure("the BIOS path did not mark the image used")
 
 
-def corrupt_big_segment(c, core, image):
-    """Flips one byte inside the big segment's data in the image; returns nothing."""
+def image_core_offset(path):
+    """The header's core_offset: the core follows the header and the hash table."""
+    with open(path, "rb") as f:
+        f.seek(40)
+        return int.from_bytes(f.read(8), "little")
+
+
+def corrupt_big_segment(c, core, image, big_mb=16, chunk_no=0):
+    """Flips one byte inside the big segment's data in the image (its first 16 MiB chunk);
+    returns what the stub must name: the chunk's range in the segment, in physical memory
+    and on the disk (LBA)."""
     out = subprocess.run([c.mkcore_bin, "--payload", c.payload, "--out", c.path("scratch.core"),
-                          "--seed", str(c.seed)], capture_output=True, text=True).stdout
+                          "--seed", str(c.seed), "--big-mb", str(big_mb)],
+                         capture_output=True, text=True).stdout
     m = re.search(r"paddr=0x0*2000000 .*offset=(0x[0-9a-f]+)", out)
     if not m:
         raise Failure("mkcore did not list the big segment")
-    at = JBI_HEADER_SIZE + int(m.group(1), 16) + 12345
+    chunk = 16 << 20
+    seg_at = image_core_offset(image) + int(m.group(1), 16)
+    lo, hi = chunk_no * chunk, min((chunk_no + 1) * chunk, big_mb << 20)
+    at = seg_at + lo + 12345
     with open(image, "r+b") as f:
         f.seek(at)
         byte = f.read(1)
         f.seek(at)
         f.write(bytes([byte[0] ^ 0x40]))
+    return [f"chunk {chunk_no} ", f"bytes 0x{lo:x}-0x{hi:x} of the segment",
+            f"physical 0x{0x2000000 + lo:x}-0x{0x2000000 + hi:x}",
+            f"disk LBA {(seg_at + lo) // 512}-{(seg_at + hi - 1) // 512}",
+            "the image is damaged"]
+
+
+def expect_chunk_named(res, words):
+    for w in words:
+        if w not in res.serial:
+            raise Failure(f"the mismatch error does not say {w!r}\n{res.describe()}")
 
 
 def test_image_checksum_mismatch(c):
     """One flipped data byte: the segment checksum stops the restore before the jump, and the
     image is not marked used."""
-    image, entry, core = make_image(c, "jbi-bad")
-    corrupt_big_segment(c, core, image)
+    image, entry, core = make_image(c, "jbi-bad", "--big-mb", "40")
+    words = corrupt_big_segment(c, core, image, big_mb=40, chunk_no=1)
     res = c.restore(image, "resume=ahci:0 onerror=reboot", timeout=ERROR_TIMEOUT)
     expect_error(res, "data checksum mismatch")
+    expect_chunk_named(res, words)
     if image_state(image) != "valid":
         raise Failure("a failed image was marked used")
 
 
 def test_image_dryrun_verifies(c):
     image, entry, core = make_image(c, "jbi-dry")
-    corrupt_big_segment(c, core, image)
+    words = corrupt_big_segment(c, core, image)
     res = c.restore(image, "resume=ahci:0 dryrun onerror=reboot", timeout=ERROR_TIMEOUT)
     expect_error(res, "data checksum mismatch")
+    expect_chunk_named(res, words)
+
+
+def test_image_table_damaged_and_old_versions(c):
+    """A flipped byte in the hash table is caught by table_xxh64 before any data is read; a
+    version 1 (jbhash64) image and a version 3 one are refused, naming the versions."""
+    import zlib
+    image, entry, core = make_image(c, "jbi-table")
+    with open(image, "r+b") as f:
+        f.seek(JBI_HEADER_SIZE + 3)
+        byte = f.read(1)
+        f.seek(JBI_HEADER_SIZE + 3)
+        f.write(bytes([byte[0] ^ 0x01]))
+    res = c.restore(image, "resume=ahci:0 onerror=reboot", timeout=ERROR_TIMEOUT)
+    expect_error(res, "XXH64 mismatch")
+    if "table of" not in res.serial or "jumpback: plan:" in res.serial:
+        raise Failure(f"the table error came late or unnamed\n{res.describe()}")
+    for version, words in ((1, "image format version 1 (jbhash64) is no longer read; write the"
+                               " image again with this jumpback's jbwrite"),
+                           (3, "image format version 3, this jumpback reads version 2")):
+        with open(image, "r+b") as f:
+            hdr = bytearray(f.read(JBI_HEADER_SIZE))
+            hdr[8:12] = version.to_bytes(4, "little")
+            hdr[12:16] = b"VALD"
+            z = bytearray(hdr)
+            z[12:16] = bytes(4)
+            z[20:24] = bytes(4)
+            hdr[20:24] = zlib.crc32(bytes(z)).to_bytes(4, "little")
+            f.seek(0)
+            f.write(hdr)
+        res = c.restore(image, "resume=ahci:0 onerror=reboot", timeout=ERROR_TIMEOUT)
+        expect_error(res, words)
 
 
 def test_image_verify_off(c):
@@ -797,6 +853,7 @@ TESTS = [
     test_image_64bit,
     test_image_via_bios,
     test_image_checksum_mismatch,
+    test_image_table_damaged_and_old_versions,
     test_image_dryrun_verifies,
     test_image_verify_off,
     test_image_memmap_differs,

@@ -1,7 +1,8 @@
 /*
- * Unit tests for the image format (docs/image-format.md): jbhash64 against known answers and
- * an implementation written here from the spec, the header CRC's coverage, jbi_check's
- * refusals, and jbi_memmap_check's comparison of usable RAM.
+ * Unit tests for the image format (docs/image-format.md): the version 2 header's layout, its
+ * CRC's coverage, jbi_check's refusals (version 1 and 3 included), the chunk arithmetic and
+ * jbi_check_core / jbi_check_table, and jbi_memmap_check's comparison of usable RAM.
+ * lib/jbhash.c, no longer part of the format (bench/hashbench measures it), keeps its tests.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include "jbimage.h"
 #include "plan.h"
 #include "unit_helpers.h"
+#include "xxh64.h"
 
 /* ---- jbhash64 as the spec words it: one word at a time, no streaming state ---- */
 
@@ -238,7 +240,9 @@ static u32 ref_crc32(const u8 *p, size_t n)
 }
 
 #define CORE_SIZE 0x123400ull
-#define IMAGE_BYTES (JBI_HEADER_SIZE + CORE_SIZE)
+#define NCHUNK 3u
+#define CORE_OFFSET (JBI_HEADER_SIZE + 4096ull) /* 3 chunks: 24 bytes, padded to 4 KiB */
+#define IMAGE_BYTES (CORE_OFFSET + CORE_SIZE)
 #define HDR_CRC_AT 20u
 
 static const struct jbi_mem sample_map[] = {
@@ -261,13 +265,14 @@ static void header_make(struct jbi_header *h)
 	h->nmem = JB_ARRAY_LEN(sample_map);
 	memcpy(h->mem, sample_map, sizeof(sample_map));
 	h->entry = 0x1000d40;
-	h->core_offset = JBI_HEADER_SIZE;
+	h->nseg = 2;
+	h->nchunk = NCHUNK;
+	h->chunk_size = JBI_CHUNK_SIZE;
+	h->hash_offset = JBI_HEADER_SIZE;
+	h->table_xxh64 = 0x99990000aaaabbbbull;
+	h->core_offset = CORE_OFFSET;
 	h->core_size = CORE_SIZE;
 	h->created = 1700000000;
-	h->nhash = 3;
-	h->seg_hash[0] = 0x1111222233334444ull;
-	h->seg_hash[1] = 0x5555666677778888ull;
-	h->seg_hash[2] = 0x99990000aaaabbbbull;
 	strcpy(h->release, "6.1.0-13-amd64");
 	h->header_crc = jbi_header_crc(h);
 }
@@ -286,12 +291,18 @@ static void test_header_layout(void **state)
 	assert_int_equal(offsetof(struct jbi_header, core_offset), 40);
 	assert_int_equal(offsetof(struct jbi_header, core_size), 48);
 	assert_int_equal(offsetof(struct jbi_header, created), 56);
-	assert_int_equal(offsetof(struct jbi_header, nhash), 64);
+	assert_int_equal(offsetof(struct jbi_header, nseg), 64);
+	assert_int_equal(offsetof(struct jbi_header, nchunk), 68);
 	assert_int_equal(offsetof(struct jbi_header, release), 72);
 	assert_int_equal(offsetof(struct jbi_header, mem), 144);
-	assert_int_equal(offsetof(struct jbi_header, seg_hash), 3216);
-	assert_int_equal(offsetof(struct jbi_header, reserved1), 7312);
+	assert_int_equal(offsetof(struct jbi_header, hash_offset), 3216);
+	assert_int_equal(offsetof(struct jbi_header, table_xxh64), 3224);
+	assert_int_equal(offsetof(struct jbi_header, chunk_size), 3232);
+	assert_int_equal(offsetof(struct jbi_header, reserved0), 3236);
+	assert_int_equal(offsetof(struct jbi_header, reserved1), 3240);
 	assert_int_equal(sizeof(struct jbi_header), 8192);
+	assert_int_equal(JBI_VERSION, 2);
+	assert_int_equal(JBI_CHUNK_SIZE, 16u << 20);
 }
 
 static void test_has_magic(void **state)
@@ -358,6 +369,8 @@ enum corruption {
 	C_USED,
 	C_MAGIC,
 	C_VERSION,
+	C_VERSION1,
+	C_VERSION0,
 	C_HEADER_SIZE,
 	C_CRC,
 	C_BODY_NO_CRC, /* a field changed without fixing the CRC */
@@ -365,14 +378,23 @@ enum corruption {
 	C_STATE_ZERO,
 	C_FLAGS,
 	C_NMEM,
-	C_NHASH,
+	C_NSEG,
+	C_CHUNK_SIZE,
+	C_CHUNK_SIZE_4M,
+	C_HASH_OFFSET,
+	C_NCHUNK_TABLE, /* nchunk changed, core_offset not: the table would overlap the core */
+	C_TABLE_PAST_END,
+	C_TABLE_HUGE,   /* nchunk at its maximum, core_offset to match: past the image */
+	C_TABLE_FULL,   /* 512 chunks fill one 4 KiB page exactly */
+	C_TABLE_FULL1,  /* 513 take two pages */
+	C_NO_CHUNKS,    /* no file data at all: the core follows the header */
 	C_CORE_OFFSET,
 	C_CORE_PAST_END,
 	C_CORE_HUGE,
 	C_IMAGE_TINY,
 	C_RELEASE,
 	C_RELEASE_FULL, /* 71 bytes and the NUL: fits */
-	C_LIMITS,       /* nmem and nhash at their maxima: fits */
+	C_LIMITS,       /* nmem and nseg at their maxima: fits */
 	C_PAE,
 };
 
@@ -392,7 +414,13 @@ static void corrupt(struct jbi_header *h, enum corruption c, u64 *image_bytes)
 		h->magic[7] = 'X';
 		break;
 	case C_VERSION:
-		h->version = 2;
+		h->version = 3;
+		break;
+	case C_VERSION1:
+		h->version = 1;
+		break;
+	case C_VERSION0:
+		h->version = 0;
 		break;
 	case C_HEADER_SIZE:
 		h->header_size = 4096;
@@ -419,8 +447,42 @@ static void corrupt(struct jbi_header *h, enum corruption c, u64 *image_bytes)
 	case C_NMEM:
 		h->nmem = JBI_MAX_MEM + 1;
 		break;
-	case C_NHASH:
-		h->nhash = JBI_MAX_HASHES + 1;
+	case C_NSEG:
+		h->nseg = JBI_MAX_SEGS + 1;
+		break;
+	case C_CHUNK_SIZE:
+		h->chunk_size = 0;
+		break;
+	case C_CHUNK_SIZE_4M:
+		h->chunk_size = 4u << 20;
+		break;
+	case C_HASH_OFFSET:
+		h->hash_offset = CORE_OFFSET;
+		break;
+	case C_NCHUNK_TABLE:
+		h->nchunk = 513;
+		break;
+	case C_TABLE_PAST_END:
+		h->nchunk = 4096; /* 64 GiB of data: 32 KiB of table */
+		h->core_offset = JBI_HEADER_SIZE + 32768;
+		*image_bytes = JBI_HEADER_SIZE + 32768 - 1;
+		break;
+	case C_TABLE_HUGE:
+		h->nchunk = UINT32_MAX;
+		h->core_offset = JBI_HEADER_SIZE + ((u64)UINT32_MAX * 8 + 4095) / 4096 * 4096;
+		break;
+	case C_TABLE_FULL:
+		h->nchunk = 512;
+		break;
+	case C_TABLE_FULL1:
+		h->nchunk = 513;
+		h->core_offset = JBI_HEADER_SIZE + 8192;
+		*image_bytes = JBI_HEADER_SIZE + 8192 + CORE_SIZE;
+		break;
+	case C_NO_CHUNKS:
+		h->nchunk = 0;
+		h->core_offset = JBI_HEADER_SIZE;
+		*image_bytes = JBI_HEADER_SIZE + CORE_SIZE;
 		break;
 	case C_CORE_OFFSET:
 		h->core_offset = 4096;
@@ -443,7 +505,7 @@ static void corrupt(struct jbi_header *h, enum corruption c, u64 *image_bytes)
 		break;
 	case C_LIMITS:
 		h->nmem = JBI_MAX_MEM;
-		h->nhash = JBI_MAX_HASHES;
+		h->nseg = JBI_MAX_SEGS;
 		break;
 	case C_PAE:
 		h->flags = JBI_FLAG_PAE;
@@ -466,7 +528,14 @@ static void test_check(void **state)
 		{ C_LIMITS, 0, "" },
 		{ C_PAE, 0, "" },
 		{ C_MAGIC, -JB_EBADIMG, "magic" },
-		{ C_VERSION, -JB_EBADIMG, "version 2" },
+		{ C_TABLE_FULL, 0, "" },
+		{ C_TABLE_FULL1, 0, "" },
+		{ C_NO_CHUNKS, 0, "" },
+		{ C_VERSION, -JB_EBADIMG, "image format version 3, this jumpback reads version 2" },
+		{ C_VERSION1, -JB_EBADIMG,
+		  "image format version 1 (jbhash64) is no longer read; write the image again with"
+		  " this jumpback's jbwrite" },
+		{ C_VERSION0, -JB_EBADIMG, "version 0, this jumpback reads version 2" },
 		{ C_HEADER_SIZE, -JB_EBADIMG, "header_size 4096" },
 		{ C_CRC, -JB_EBADIMG, "CRC" },
 		{ C_BODY_NO_CRC, -JB_EBADIMG, "CRC" },
@@ -474,7 +543,13 @@ static void test_check(void **state)
 		{ C_STATE_ZERO, -JB_EBADIMG, "state 0x00000000" },
 		{ C_FLAGS, -JB_EBADIMG, "flags 0x5" },
 		{ C_NMEM, -JB_EBADIMG, "129 memory map entries" },
-		{ C_NHASH, -JB_EBADIMG, "513 hashes" },
+		{ C_NSEG, -JB_EBADIMG, "513 segments" },
+		{ C_CHUNK_SIZE, -JB_EBADIMG, "chunk_size 0x0, this jumpback reads only 0x1000000" },
+		{ C_CHUNK_SIZE_4M, -JB_EBADIMG, "chunk_size 0x400000" },
+		{ C_HASH_OFFSET, -JB_EBADIMG, "hash_offset 0x3000, expected 0x2000" },
+		{ C_NCHUNK_TABLE, -JB_EBADIMG, "core_offset 0x3000, expected 0x4000" },
+		{ C_TABLE_PAST_END, -JB_ETRUNC, "hash table (4096 chunks) ends at 0xa000, past" },
+		{ C_TABLE_HUGE, -JB_ETRUNC, "hash table (4294967295 chunks)" },
 		{ C_CORE_OFFSET, -JB_EBADIMG, "core_offset 0x1000" },
 		{ C_CORE_PAST_END, -JB_ETRUNC, "truncated" },
 		{ C_CORE_HUGE, -JB_ETRUNC, "past the image" },
@@ -512,8 +587,99 @@ static void test_check_bounds(void **state)
 	assert_int_equal(jbi_check(&h, IMAGE_BYTES - 1, &d), -JB_ETRUNC);
 	h.core_size = 0;
 	h.header_crc = jbi_header_crc(&h);
-	assert_int_equal(jbi_check(&h, JBI_HEADER_SIZE, &d), 0);
-	assert_int_equal(jbi_check(&h, JBI_HEADER_SIZE - 1, &d), -JB_ETRUNC);
+	assert_int_equal(jbi_check(&h, CORE_OFFSET, &d), 0);
+	assert_int_equal(jbi_check(&h, CORE_OFFSET - 1, &d), -JB_ETRUNC);
+	assert_non_null(strstr(d.text, "hash table"));
+}
+
+/* Chunks per segment, the table's padded size and where the core starts. */
+static void test_chunk_arithmetic(void **state)
+{
+	const u64 c = JBI_CHUNK_SIZE;
+
+	(void)state;
+	assert_int_equal(jbi_seg_chunks(0), 0);
+	assert_int_equal(jbi_seg_chunks(1), 1);
+	assert_int_equal(jbi_seg_chunks(c - 1), 1);
+	assert_int_equal(jbi_seg_chunks(c), 1);
+	assert_int_equal(jbi_seg_chunks(c + 1), 2);
+	assert_int_equal(jbi_seg_chunks(64ull << 30), 4096);
+	assert_int_equal(jbi_table_bytes(0), 0);
+	assert_int_equal(jbi_table_bytes(1), 4096);
+	assert_int_equal(jbi_table_bytes(512), 4096);
+	assert_int_equal(jbi_table_bytes(513), 8192);
+	assert_int_equal(jbi_table_bytes(4096), 32768);
+	assert_int_equal(jbi_table_bytes(UINT32_MAX), ((u64)UINT32_MAX * 8 + 4095) / 4096 * 4096);
+	assert_int_equal(jbi_core_offset(0), 8192);
+	assert_int_equal(jbi_core_offset(3), 12288);
+	assert_int_equal(jbi_core_offset(4096), 8192 + 32768);
+}
+
+static struct elf_core core_of(const u64 *filesz, u32 n)
+{
+	struct elf_core core = { .elf_class = 64, .nseg = n };
+
+	for (u32 i = 0; i < n; i++)
+		core.seg[i] = (struct elf_seg){ .paddr = (u64)i << 32, .offset = 0x1000,
+						.filesz = filesz[i], .memsz = filesz[i] + 1,
+						.phdr_index = i + 1 };
+	return core;
+}
+
+/* nseg and nchunk must be the core's: a zero-file segment has no chunk. */
+static void test_check_core(void **state)
+{
+	static const u64 filesz[] = { 0, 0x30000, (16u << 20) + 1, 16u << 20, 64ull << 30 };
+	static struct jbi_header h;
+	static struct elf_core core;
+	struct jb_diag d = { "" };
+
+	(void)state;
+	core = core_of(filesz, JB_ARRAY_LEN(filesz));
+	assert_int_equal(jbi_chunks(&core), 0 + 1 + 2 + 1 + 4096);
+	header_make(&h);
+	h.nseg = JB_ARRAY_LEN(filesz);
+	h.nchunk = 4100;
+	assert_int_equal(jbi_check_core(&h, &core, &d), 0);
+	h.nchunk = 4099;
+	assert_int_equal(jbi_check_core(&h, &core, &d), -JB_EBADIMG);
+	assert_non_null(strstr(d.text, "lists 4099 chunk checksums, the core's segments make 4100"));
+	h.nchunk = 4101;
+	assert_int_equal(jbi_check_core(&h, &core, &d), -JB_EBADIMG);
+	h.nchunk = 4100;
+	h.nseg = 4;
+	assert_int_equal(jbi_check_core(&h, &core, &d), -JB_EBADIMG);
+	assert_non_null(strstr(d.text, "lists 4 segments, the core has 5 PT_LOAD"));
+}
+
+/* table_xxh64 is XXH64 (seed 0) of the table's nchunk * 8 bytes, and nothing after them. */
+static void test_check_table(void **state)
+{
+	static u64 table[600];
+	static struct jbi_header h;
+	struct jb_diag d = { "" };
+
+	(void)state;
+	header_make(&h);
+	for (u32 i = 0; i < JB_ARRAY_LEN(table); i++)
+		table[i] = 0x0123456789abcdefull * (i + 1);
+	h.nchunk = 513;
+	h.table_xxh64 = xxh64(table, 513 * 8, 0);
+	assert_int_equal(jbi_check_table(&h, table, &d), 0);
+	table[513] ^= 1; /* past nchunk: not covered */
+	assert_int_equal(jbi_check_table(&h, table, &d), 0);
+	for (u32 i = 0; i < 513; i += 37) {
+		table[i] ^= 1ull << (i % 64);
+		assert_int_equal(jbi_check_table(&h, table, &d), -JB_EBADIMG);
+		assert_non_null(strstr(d.text, "table of 513 chunk checksums is damaged"));
+		table[i] ^= 1ull << (i % 64);
+	}
+	/* No chunks: the XXH64 of nothing, 0xef46db3751d8e999 (xxHash's own test vector). */
+	h.nchunk = 0;
+	h.table_xxh64 = 0xef46db3751d8e999ull;
+	assert_int_equal(jbi_check_table(&h, table, &d), 0);
+	h.table_xxh64 = 0;
+	assert_int_equal(jbi_check_table(&h, table, &d), -JB_EBADIMG);
 }
 
 /* Random single-byte damage anywhere outside state is always refused (by the CRC or earlier). */
@@ -756,6 +922,9 @@ int main(void)
 		cmocka_unit_test(test_header_crc_coverage),
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_check_bounds),
+		cmocka_unit_test(test_chunk_arithmetic),
+		cmocka_unit_test(test_check_core),
+		cmocka_unit_test(test_check_table),
 		cmocka_unit_test(test_check_random_damage),
 		cmocka_unit_test(test_memmap_equal),
 		cmocka_unit_test(test_memmap_reserved_details),
