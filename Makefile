@@ -56,7 +56,9 @@ $(BUILD)/host/%.o: %.c
 	@echo "  HOSTCC  $<"
 	$(Q)$(CC) $(HOST_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
-TOOLS := $(patsubst tools/%.c,$(BUILD)/tools/%,$(wildcard tools/*.c))
+# A tool is one file, tools/NAME.c, or a folder of them, tools/NAME/*.c (jbwrite).
+JBWRITE_SRC := $(wildcard tools/jbwrite/*.c)
+TOOLS := $(patsubst tools/%.c,$(BUILD)/tools/%,$(wildcard tools/*.c)) $(BUILD)/tools/jbwrite
 
 $(BUILD)/tools/%: $(BUILD)/host/tools/%.o $(LIB_HOST_OBJ)
 	@mkdir -p $(@D)
@@ -64,7 +66,10 @@ $(BUILD)/tools/%: $(BUILD)/host/tools/%.o $(LIB_HOST_OBJ)
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(TOOL_LIBS)
 
 # jbwrite computes the image's chunk checksums with Debian's libxxhash.
-$(BUILD)/tools/jbwrite: TOOL_LIBS := -lxxhash
+$(BUILD)/tools/jbwrite: $(JBWRITE_SRC:%.c=$(BUILD)/host/%.o) $(LIB_HOST_OBJ)
+	@mkdir -p $(@D)
+	@echo "  HOSTLD  $@"
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -lxxhash
 
 UNIT_SRC := $(wildcard test/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:test/unit/%.c=$(BUILD)/unit/%)
@@ -86,7 +91,7 @@ $(BUILD)/static/obj/%.o: %.c
 	@echo "  STATCC  $<"
 	$(Q)$(CC) $(STATIC_CFLAGS) -c $< -o $@
 
-$(BUILD)/static/jbwrite: $(BUILD)/static/obj/tools/jbwrite.o $(LIB_SRC:%.c=$(BUILD)/static/obj/%.o)
+$(BUILD)/static/jbwrite: $(JBWRITE_SRC:%.c=$(BUILD)/static/obj/%.o) $(LIB_SRC:%.c=$(BUILD)/static/obj/%.o)
 	@echo "  STATLD  $@"
 	$(Q)$(CC) -static -o $@ $^ /usr/lib/x86_64-linux-gnu/libxxhash.a
 

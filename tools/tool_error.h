@@ -1,6 +1,6 @@
 /*
- * Error exits shared by the host tools: "TOOL: error: ..." on stderr and exit status 1;
- * tool_usage() adds the tool's usage text. Define TOOL_NAME before including this.
+ * Error exits shared by the host tools: die() (tool_die.h), "TOOL: error: ..." on stderr and
+ * exit status 1; usage() adds the tool's usage text. Define TOOL_NAME before including this.
  */
 #ifndef JB_TOOL_ERROR_H
 #define JB_TOOL_ERROR_H
@@ -10,24 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void tool_vmessage(const char *fmt, va_list ap)
-{
-	fprintf(stderr, "%s: error: ", TOOL_NAME);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	tool_vmessage(fmt, ap);
-	va_end(ap);
-	exit(1);
-}
+#include "tool_die.h"
 
 static void usage_print(FILE *f);
 static void usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
