@@ -99,6 +99,13 @@ $(BUILD)/static/jbjump: $(BUILD)/static/obj/tools/jbjump.o
 	@echo "  STATLD  $@"
 	$(Q)$(CC) -static -o $@ $^
 
+# The seed design's kernel C, a baseline for bench/kernel_c.py (not a product tool).
+$(BUILD)/bench/jbrestore: $(BUILD)/static/obj/bench/kernel-c/jbrestore.o \
+		$(patsubst %,$(BUILD)/static/obj/lib/%.o,elfcore errors diag fmt)
+	@mkdir -p $(@D)
+	@echo "  STATLD  $@"
+	$(Q)$(CC) -static -o $@ $^
+
 STATIC_TOOLS := $(BUILD)/static/jbwrite $(BUILD)/static/jbjump
 .PHONY: static-tools
 static-tools: $(STATIC_TOOLS)
@@ -108,7 +115,8 @@ include bench/hashbench/hashbench.mk
 -include test/fuzz/fuzz.mk
 
 # ---- user-facing targets --------------------------------------------------------------
-.PHONY: all deps stub tools unit-test qemu-test test test-linux demo bench install clean
+.PHONY: all deps stub tools unit-test qemu-test test test-linux demo bench bench-kernel-c install \
+	clean
 
 all: $(BUILD)/jumpback.elf $(TOOLS) $(PAYLOAD_ELF) $(PAYLOAD64_ELF)
 stub: $(BUILD)/jumpback.elf
@@ -138,6 +146,11 @@ test-linux: deps
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(PYTHON) test/qemu/demo.py --build $(BUILD)
+
+# Power-on to kernel A running: jumpback against a Linux restore kernel (the seed's kernel C).
+bench-kernel-c: deps
+	$(Q)$(MAKE) --no-print-directory all static-tools $(BUILD)/bench/jbrestore
+	$(Q)$(PYTHON) bench/kernel_c.py --build $(BUILD)
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Power-on to kernel A running again: jumpback against the seed design's kernel C.
+
+One real hibernation (test/linux/roundtrip.py's: Linux 6.12 kernel A, 2 CPUs, 256 MiB, the
+image on AHCI), then, side by side in the same run and from copies of the same disks:
+ - jumpback: a fresh machine boots GRUB, GRUB starts jumpback (empty command line), jumpback
+   restores and verifies the image and enters kernel A;
+ - kernel C: a fresh machine boots the same Linux with kernel B's command line (confined to the
+   kexec window) and bench/kernel-c/init, which puts kernel A's memory back through /dev/mem
+   (bench/kernel-c/jbrestore.c, no checks) and enters kernel A with a kexec jump
+   (jbjump --back).
+Each time is QEMU's start to kernel A's first line after the resume. Medians of --runs runs;
+absolute times under TCG are noisy, read the ratio.
+"""
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "test", "linux"))
+import roundtrip as rt  # noqa: E402
+
+RESUMED = r"^jbtest-linux: resumed"
+
+
+def kernel_c_initrd(env, build):
+    """Kernel C's initramfs: busybox, jbrestore, jbjump and bench/kernel-c/init."""
+    root = env.path("kernel-c.d")
+    os.makedirs(os.path.join(root, "bin"))
+    for d in ("dev", "proc", "sys"):
+        os.makedirs(os.path.join(root, d))
+    shutil.copy("/bin/busybox", os.path.join(root, "bin"))
+    shutil.copy(os.path.join(build, "bench", "jbrestore"), os.path.join(root, "bin"))
+    shutil.copy(os.path.join(build, "static", "jbjump"), os.path.join(root, "bin"))
+    shutil.copy(os.path.join(HERE, "kernel-c", "init"), os.path.join(root, "init"))
+    for applet in rt.sh(["/bin/busybox", "--list"]).split():
+        if not os.path.exists(os.path.join(root, "bin", applet)):
+            os.symlink("busybox", os.path.join(root, "bin", applet))
+    out = env.path("kernel-c.cpio")
+    with open(out, "wb") as f:
+        names = subprocess.run(["find", "."], cwd=root, capture_output=True, check=True).stdout
+        subprocess.run(["cpio", "-o", "-H", "newc", "-R", "0:0", "--quiet"], cwd=root,
+                       input=names, stdout=f, check=True)
+    return out
+
+
+def first(pattern, serial):
+    m = re.search(pattern, serial, re.M)
+    return m.group(1) if m else "?"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--cache", default=os.environ.get("JUMPBACK_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "jumpback"))
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="jbkernelc-")
+    try:
+        env = rt.Env(args.build, tmp, args.cache)
+        env.prepare()
+        snap = rt.Snapshot(env, 2)
+        b_cmdline = first(r"^jumpback-hibernate: kernel B's command line: (.*)$", snap.serial)
+        initrd = kernel_c_initrd(env, args.build)
+        times = {"jumpback": [], "kernel C": []}
+        print("run  jumpback_s  kernel_c_s  (restore inside: jumpback ms, kernel C ms)")
+        for run in range(args.runs):
+            rootfs, target, ide = snap.copy(f"j{run}")
+            res = rt.qemu.run(rt.machine(2, rootfs, target, ide, env.iso) + ["-boot", "d"],
+                              600, until=RESUMED)
+            if not re.search(RESUMED, res.serial, re.M):
+                raise SystemExit("jumpback did not resume kernel A\n" + res.describe())
+            times["jumpback"].append(res.seconds)
+            j_ms = first(r"jumpback: restored \d+ MiB in (\d+) ms", res.serial)
+            rootfs, target, ide = snap.copy(f"c{run}")
+            res = rt.qemu.run(rt.machine(2, rootfs, target, ide, env.iso)
+                              + ["-kernel", env.kernel, "-initrd", initrd, "-append",
+                                 b_cmdline + " loglevel=4 rdinit=/init"], 600, until=RESUMED)
+            if not re.search(RESUMED, res.serial, re.M):
+                raise SystemExit("kernel C did not resume kernel A\n" + res.describe())
+            times["kernel C"].append(res.seconds)
+            c_ms = first(r"jbrestore: restored \d+ MiB in (\d+) ms", res.serial)
+            print(f"{run:3d}  {times['jumpback'][-1]:10.1f}  {times['kernel C'][-1]:10.1f}"
+                  f"  ({j_ms}, {c_ms})", flush=True)
+        j, c = statistics.median(times["jumpback"]), statistics.median(times["kernel C"])
+        print(f"median: jumpback {j:.1f} s, kernel C {c:.1f} s, kernel C / jumpback {c / j:.2f}"
+              f" (power-on to kernel A running, {args.runs} runs)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
