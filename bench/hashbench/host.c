@@ -21,20 +21,6 @@
 #define HB_BUF_BYTES (64u << 20)
 #define HB_RUNS 5
 
-static u64 run_jbhash(const void *p, size_t n)
-{
-	struct jbhash h;
-
-	jbhash_init(&h);
-	jbhash_update(&h, p, n);
-	return jbhash_final(&h);
-}
-
-static u64 run_xxh64(const void *p, size_t n)
-{
-	return xxh64(p, n, 0);
-}
-
 #ifdef HB_LIBXXHASH
 static u64 run_lib_xxh64(const void *p, size_t n)
 {

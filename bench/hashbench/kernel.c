@@ -27,20 +27,6 @@
 
 void hb_main(u32 magic, u32 mbi_addr) __attribute__((noreturn));
 
-static u64 run_jbhash(const void *p, size_t n)
-{
-	struct jbhash h;
-
-	jbhash_init(&h);
-	jbhash_update(&h, p, n);
-	return jbhash_final(&h);
-}
-
-static u64 run_xxh64(const void *p, size_t n)
-{
-	return xxh64(p, n, 0);
-}
-
 static struct {
 	const char *name;
 	u64 (*fn)(const void *p, size_t n);
