@@ -16,6 +16,12 @@ struct disk_ops {
 	int (*read)(struct disk *dk, u64 lba, u32 count, u64 phys, struct jb_diag *d);
 	/* Writes count sectors from buf (in the stub, below 4 GiB) to lba; 0 or -JB_E*. */
 	int (*write)(struct disk *dk, u64 lba, u32 count, const void *buf, struct jb_diag *d);
+	/*
+	 * Optional, a read that runs while the CPU works: read_submit starts it and returns,
+	 * read_wait finishes it (0 or -JB_E*). One at a time, and no other call in between.
+	 */
+	void (*read_submit)(struct disk *dk, u64 lba, u32 count, u64 phys);
+	int (*read_wait)(struct disk *dk, struct jb_diag *d);
 	/* Stops all device DMA so nothing can write into kernel A after the hand-off. */
 	void (*quiesce)(struct disk *dk);
 };
@@ -42,6 +48,31 @@ int disk_write_sectors(struct disk *dk, u64 lba, u32 count, const void *buf, str
  * read by DMA straight into place.
  */
 int disk_read_bytes(struct disk *dk, u64 byte_off, u64 dest, u64 len, struct jb_diag *d);
+
+/*
+ * A read of disk bytes [byte_off, byte_off + len) to physical address dest that may run
+ * between disk_read_start and disk_read_finish while the CPU does something else. One such
+ * read at a time, and no other disk call until it is finished (or abandoned).
+ */
+struct disk_req {
+	u64 byte_off;
+	u64 dest;
+	u64 len;
+	bool queued; /* its whole sectors are with the driver */
+};
+
+/*
+ * Starts r: its whole sectors, when the driver can reach them by DMA in one command, are
+ * submitted; partial sectors at either end, and anything else, are read synchronously
+ * (disk_read_bytes) here. 0 or -JB_E*.
+ */
+int disk_read_start(struct disk *dk, struct disk_req *r, struct jb_diag *d);
+
+/* Waits for r; an error is retried synchronously like disk_read_sectors. 0 or -JB_E*. */
+int disk_read_finish(struct disk *dk, struct disk_req *r, struct jb_diag *d);
+
+/* Waits for r without retries, on the way out of an error: no DMA outlives the caller. */
+void disk_read_abandon(struct disk *dk, struct disk_req *r);
 
 /* Stops the device's DMA; called before the hand-off. */
 void disk_quiesce(struct disk *dk);

@@ -2,6 +2,8 @@
  * Native AHCI driver (Serial ATA AHCI 1.3.1): BIOS/OS hand-off (§10.6), port bring-up
  * (§10.1.2, §10.3), IDENTIFY and READ DMA EXT through slot 0 with a multi-entry PRDT,
  * error recovery (§6.2.2) and quiescing before the hand-off. Polled; every wait has a timeout.
+ * A command is a submit (set PxCI, §5.3.2) and a wait for that bit: between the two the HBA
+ * moves the data while the CPU checks the previous command's (the disk layer's queued reads).
  */
 #include "ahci.h"
 
@@ -31,6 +33,9 @@ struct ahci_host {
 	u32 pi;
 	u32 cap;
 	bool port_open; /* `port` runs with our command list */
+	u8 command;     /* the command in slot 0, for its messages */
+	u64 lba;
+	u32 count;
 	u32 announced;  /* ports whose IDENTIFY line was printed */
 	char name[16];
 };
@@ -215,16 +220,24 @@ static void ahci_port_recover(u32 port)
 			host.name, port_read(port, PX_TFD));
 }
 
-static int ahci_issue(u8 command, bool write, u64 lba, u32 count, u64 phys, u32 bytes,
-		      struct jb_diag *d)
+/* Issues a command in slot 0 (§5.3.2: its PxCI bit) and returns; ahci_wait finishes it. */
+static void ahci_submit(u8 command, bool write, u64 lba, u32 count, u64 phys, u32 bytes)
 {
 	u32 port = host.port;
 
+	host.command = command;
+	host.lba = lba;
+	host.count = count;
 	ahci_build_command(command, write, lba, count, phys, bytes);
 	port_write(port, PX_IS, 0xFFFFFFFFu);
 	__asm__ volatile("" : : : "memory"); /* command table is written before CI */
 	port_write(port, PX_CI, 1u);
+}
 
+/* Waits for the submitted command: 0, or -JB_E* after recovering the port. */
+static int ahci_wait(struct jb_diag *d)
+{
+	u32 port = host.port;
 	struct deadline dl = deadline_in_ms(AHCI_CMD_TIMEOUT_MS);
 	u32 is;
 
@@ -239,8 +252,8 @@ static int ahci_issue(u8 command, bool write, u64 lba, u32 count, u64 phys, u32 
 			return diag_fail(d, -JB_ETIMEDOUT,
 					 "%s: command 0x%02x at LBA %llu (+%u sectors) did not complete"
 					 " within %u ms",
-					 host.name, command, (unsigned long long)lba, count,
-					 AHCI_CMD_TIMEOUT_MS);
+					 host.name, host.command, (unsigned long long)host.lba,
+					 host.count, AHCI_CMD_TIMEOUT_MS);
 		}
 		cpu_relax();
 	}
@@ -254,10 +267,17 @@ static int ahci_issue(u8 command, bool write, u64 lba, u32 count, u64 phys, u32 
 	return diag_fail(d, -JB_EIO,
 			 "%s: command 0x%02x at LBA %llu (+%u sectors) failed: %s (status 0x%02x,"
 			 " error 0x%02x, PxIS 0x%x, PxSERR 0x%x)",
-			 host.name, command, (unsigned long long)lba, count,
+			 host.name, host.command, (unsigned long long)host.lba, host.count,
 			 (is & PX_IS_TFES) || (tfd & PX_TFD_ERR) ? ata_error_text((u8)(tfd >> 8))
 								 : "host bus or interface error",
 			 tfd & 0xFF, (tfd >> 8) & 0xFF, is, serr);
+}
+
+static int ahci_issue(u8 command, bool write, u64 lba, u32 count, u64 phys, u32 bytes,
+		      struct jb_diag *d)
+{
+	ahci_submit(command, write, lba, count, phys, bytes);
+	return ahci_wait(d);
 }
 
 static int ahci_read(struct disk *dk, u64 lba, u32 count, u64 phys, struct jb_diag *d)
@@ -278,6 +298,18 @@ static int ahci_write(struct disk *dk, u64 lba, u32 count, const void *buf, stru
 			  count * DISK_SECTOR_SIZE, d);
 }
 
+static void ahci_read_submit(struct disk *dk, u64 lba, u32 count, u64 phys)
+{
+	(void)dk;
+	ahci_submit(ATA_CMD_READ_DMA_EXT, false, lba, count, phys, count * DISK_SECTOR_SIZE);
+}
+
+static int ahci_read_wait(struct disk *dk, struct jb_diag *d)
+{
+	(void)dk;
+	return ahci_wait(d);
+}
+
 static void ahci_quiesce(struct disk *dk)
 {
 	(void)dk;
@@ -290,6 +322,8 @@ static void ahci_quiesce(struct disk *dk)
 static const struct disk_ops ahci_ops = {
 	.read = ahci_read,
 	.write = ahci_write,
+	.read_submit = ahci_read_submit,
+	.read_wait = ahci_read_wait,
 	.quiesce = ahci_quiesce,
 };
 

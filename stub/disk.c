@@ -25,11 +25,13 @@ static void disk_retry_note(const struct jb_diag *d, u32 attempt)
 	kprintf("warning: %s (attempt %u of %u)\n", d->text, attempt, DISK_READ_TRIES);
 }
 
-int disk_read_sectors(struct disk *dk, u64 lba, u32 count, u64 phys, struct jb_diag *d)
+/* Attempts `first` to DISK_READ_TRIES of a synchronous read. */
+static int disk_read_tries(struct disk *dk, u64 lba, u32 count, u64 phys, u32 first,
+			   struct jb_diag *d)
 {
-	int rc = disk_range_check(dk, "read", lba, count, d);
+	int rc = 0;
 
-	for (u32 attempt = 1; rc == 0; attempt++) {
+	for (u32 attempt = first; rc == 0; attempt++) {
 		rc = dk->ops->read(dk, lba, count, phys, d);
 		if (rc == 0 || attempt == DISK_READ_TRIES)
 			return rc;
@@ -37,6 +39,13 @@ int disk_read_sectors(struct disk *dk, u64 lba, u32 count, u64 phys, struct jb_d
 		rc = 0;
 	}
 	return rc;
+}
+
+int disk_read_sectors(struct disk *dk, u64 lba, u32 count, u64 phys, struct jb_diag *d)
+{
+	int rc = disk_range_check(dk, "read", lba, count, d);
+
+	return rc ? rc : disk_read_tries(dk, lba, count, phys, 1, d);
 }
 
 int disk_write_sectors(struct disk *dk, u64 lba, u32 count, const void *buf, struct jb_diag *d)
@@ -114,6 +123,72 @@ int disk_read_bytes(struct disk *dk, u64 byte_off, u64 dest, u64 len, struct jb_
 		whole -= count;
 	}
 	return len ? disk_read_bounced(dk, byte_off, dest, len, d) : 0;
+}
+
+/*
+ * The whole sectors of r, which go to the driver as one command when it reaches them by DMA;
+ * the partial sectors at either end go through the bounce buffer (disk_read_bytes).
+ */
+static bool disk_req_middle(const struct disk *dk, const struct disk_req *r, u64 *lba,
+			    u32 *count, u64 *dest)
+{
+	u64 head = (DISK_SECTOR_SIZE - r->byte_off % DISK_SECTOR_SIZE) % DISK_SECTOR_SIZE;
+	u64 whole = r->len > head ? (r->len - head) / DISK_SECTOR_SIZE : 0;
+
+	*lba = (r->byte_off + head) / DISK_SECTOR_SIZE;
+	*count = (u32)whole;
+	*dest = r->dest + head;
+	return dk->ops->read_submit && whole && whole <= dk->max_sectors && dk->dma_align &&
+	       (*dest & (dk->dma_align - 1)) == 0 &&
+	       *dest + whole * DISK_SECTOR_SIZE <= dk->dma_limit;
+}
+
+int disk_read_start(struct disk *dk, struct disk_req *r, struct jb_diag *d)
+{
+	u64 lba, dest;
+	u32 count;
+
+	r->queued = false;
+	if (!disk_req_middle(dk, r, &lba, &count, &dest))
+		return disk_read_bytes(dk, r->byte_off, r->dest, r->len, d);
+	u64 head = dest - r->dest, mid = (u64)count * DISK_SECTOR_SIZE;
+	int rc = disk_range_check(dk, "read", lba, count, d);
+
+	if (rc == 0 && head)
+		rc = disk_read_bytes(dk, r->byte_off, r->dest, head, d);
+	if (rc == 0 && head + mid < r->len)
+		rc = disk_read_bytes(dk, r->byte_off + head + mid, dest + mid, r->len - head - mid, d);
+	if (rc)
+		return rc;
+	dk->ops->read_submit(dk, lba, count, dest);
+	r->queued = true;
+	return 0;
+}
+
+int disk_read_finish(struct disk *dk, struct disk_req *r, struct jb_diag *d)
+{
+	u64 lba, dest;
+	u32 count;
+
+	if (!r->queued)
+		return 0;
+	r->queued = false;
+	int rc = dk->ops->read_wait(dk, d);
+
+	if (rc == 0)
+		return 0;
+	disk_retry_note(d, 1);
+	disk_req_middle(dk, r, &lba, &count, &dest);
+	return disk_read_tries(dk, lba, count, dest, 2, d);
+}
+
+void disk_read_abandon(struct disk *dk, struct disk_req *r)
+{
+	struct jb_diag ignored;
+
+	if (r->queued)
+		dk->ops->read_wait(dk, &ignored);
+	r->queued = false;
 }
 
 void disk_quiesce(struct disk *dk)

@@ -513,6 +513,34 @@ def test_disk_error_persistent(c):
     expect_error(res, "LBA")
 
 
+def expect_lba_named(res, sector):
+    """Every disk error message names the command holding the injected sector, not a
+    neighbouring piece."""
+    for lba, count in re.findall(r"at LBA (\d+) \(\+(\d+) sectors\) failed", res.serial):
+        if not int(lba) <= sector < int(lba) + int(count):
+            raise Failure(f"an error names LBA {lba} (+{count}), not the one holding sector"
+                          f" {sector}\n{res.describe()}")
+
+
+def test_image_disk_error_in_flight(c):
+    """A verified image, read while the previous piece is hashed: one injected error in the
+    big segment is retried and the restore completes; a persistent one names its LBA."""
+    image, entry, _ = make_image(c, "jbi-ioerr", "--big-mb", "40")
+    sector = os.path.getsize(image) // 512 * 3 // 5
+    res = c.restore(image, "resume=ahci:0 keep",
+                    disk_args=blkdebug_args(c, image, sector, once=True))
+    if not re.search(r"^jumpback: warning: .*attempt 1 of 3", res.serial, re.M):
+        raise Failure(f"no retry warning for the injected error\n{res.describe()}")
+    expect_resumed(res, entry)
+    expect_lba_named(res, sector)
+    res = c.restore(image, "resume=ahci:0 onerror=reboot",
+                    disk_args=blkdebug_args(c, image, sector, once=False), timeout=ERROR_TIMEOUT)
+    expect_error(res, "LBA")
+    expect_lba_named(res, sector)
+    if image_state(image) != "valid":
+        raise Failure("a failed image was marked used")
+
+
 def ide_disk_args(path):
     return ["-drive", f"if=ide,index=0,format=raw,file={path}"]
 
@@ -866,6 +894,7 @@ TESTS = [
     test_error_bad_cmdline,
     test_disk_error_retried,
     test_disk_error_persistent,
+    test_image_disk_error_in_flight,
     test_qemu_dump_guest_memory,
     test_qemu_dump_64bit_guest,
     test_qemu_dump_over_stub,
