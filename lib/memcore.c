@@ -276,24 +276,6 @@ int memcore_iomem_parse(const char *text, size_t len, struct ram_map *out, struc
 
 /* ---- the core: which segments, the new headers ---------------------------------------- */
 
-static void store16(u8 *p, u16 v)
-{
-	p[0] = (u8)v;
-	p[1] = (u8)(v >> 8);
-}
-
-static void store32(u8 *p, u32 v)
-{
-	store16(p, (u16)v);
-	store16(p + 2, (u16)(v >> 16));
-}
-
-static void store64(u8 *p, u64 v)
-{
-	store32(p, (u32)v);
-	store32(p + 4, (u32)(v >> 32));
-}
-
 int memcore_headers_len(const u8 *buf, size_t len, u64 *need, struct jb_diag *d)
 {
 	int rc = elfcore_headers_len(buf, len, ELFCORE_HDR_SCAN, need, d);
@@ -324,19 +306,19 @@ static void ehdr_write(struct memcore *mc)
 	h[EI_CLASS] = is64 ? ELFCLASS64 : ELFCLASS32;
 	h[EI_DATA] = ELFDATA2LSB;
 	h[EI_VERSION] = 1;
-	store16(h + 16, ET_CORE);
-	store16(h + 18, mc->in.machine);
-	store32(h + 20, 1); /* e_version */
+	put16(h + 16, ET_CORE);
+	put16(h + 18, mc->in.machine);
+	put32(h + 20, 1); /* e_version */
 	if (is64) {
-		store64(h + 32, ehsize); /* e_phoff: the table follows the header */
-		store16(h + 52, ehsize);
-		store16(h + 54, phentsize);
-		store16(h + 56, (u16)mc->nseg);
+		put64(h + 32, ehsize); /* e_phoff: the table follows the header */
+		put16(h + 52, ehsize);
+		put16(h + 54, phentsize);
+		put16(h + 56, (u16)mc->nseg);
 	} else {
-		store32(h + 28, ehsize);
-		store16(h + 40, ehsize);
-		store16(h + 42, phentsize);
-		store16(h + 44, (u16)mc->nseg);
+		put32(h + 28, ehsize);
+		put16(h + 40, ehsize);
+		put16(h + 42, phentsize);
+		put16(h + 44, (u16)mc->nseg);
 	}
 }
 
@@ -348,26 +330,26 @@ static void phdr_write(struct memcore *mc, u32 k, const u8 *orig)
 	if (mc->in.elf_class == 64) {
 		u8 *p = mc->hdr + sizeof(struct elf64_ehdr) + (u64)k * sizeof(struct elf64_phdr);
 
-		store32(p, PT_LOAD);
-		store32(p + 4, le32(orig + 4));   /* p_flags */
-		store64(p + 8, s->offset);
-		store64(p + 16, le64(orig + 16)); /* p_vaddr */
-		store64(p + 24, s->paddr);
-		store64(p + 32, s->size);
-		store64(p + 40, s->size);
-		store64(p + 48, le64(orig + 48)); /* p_align */
+		put32(p, PT_LOAD);
+		put32(p + 4, le32(orig + 4));   /* p_flags */
+		put64(p + 8, s->offset);
+		put64(p + 16, le64(orig + 16)); /* p_vaddr */
+		put64(p + 24, s->paddr);
+		put64(p + 32, s->size);
+		put64(p + 40, s->size);
+		put64(p + 48, le64(orig + 48)); /* p_align */
 	} else {
 		u8 *p = mc->hdr + sizeof(struct elf32_ehdr) + (u64)k * sizeof(struct elf32_phdr);
 
 		/* memcore_build checked that every value fits 32 bits. */
-		store32(p, PT_LOAD);
-		store32(p + 4, (u32)s->offset);
-		store32(p + 8, le32(orig + 8)); /* p_vaddr */
-		store32(p + 12, (u32)s->paddr);
-		store32(p + 16, (u32)s->size);
-		store32(p + 20, (u32)s->size);
-		store32(p + 24, le32(orig + 24)); /* p_flags */
-		store32(p + 28, le32(orig + 28)); /* p_align */
+		put32(p, PT_LOAD);
+		put32(p + 4, (u32)s->offset);
+		put32(p + 8, le32(orig + 8)); /* p_vaddr */
+		put32(p + 12, (u32)s->paddr);
+		put32(p + 16, (u32)s->size);
+		put32(p + 20, (u32)s->size);
+		put32(p + 24, le32(orig + 24)); /* p_flags */
+		put32(p + 28, le32(orig + 28)); /* p_align */
 	}
 }
 
@@ -397,7 +379,7 @@ u32 memcore_drop_inverted(u8 *buf, size_t len, struct memcore_inverted *out, u32
 
 		if (le32(p) != PT_LOAD || (paddr < limit && memsz <= limit - paddr))
 			continue;
-		store32(p, PT_NULL);
+		put32(p, PT_NULL);
 		if (n < max)
 			out[n] = (struct memcore_inverted){ (u32)i, paddr, memsz };
 		n++;

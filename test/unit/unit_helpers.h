@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "elf.h"
+#include "le.h"
 #include "types.h"
 
 /* ---- seeded randomness (splitmix64: tiny, full period, good enough for test layouts) ---- */
@@ -54,26 +55,6 @@ static inline u64 test_seed(u64 salt)
 	u64 seed = env && *env ? strtoull(env, NULL, 0) : 0x6a756d706261636bull; /* "jumpback" */
 
 	return seed ^ salt;
-}
-
-/* ---- little-endian stores ---- */
-
-static inline void put16(u8 *p, u16 v)
-{
-	p[0] = (u8)v;
-	p[1] = (u8)(v >> 8);
-}
-
-static inline void put32(u8 *p, u32 v)
-{
-	put16(p, (u16)v);
-	put16(p + 2, (u16)(v >> 16));
-}
-
-static inline void put64(u8 *p, u64 v)
-{
-	put32(p, (u32)v);
-	put32(p + 4, (u32)(v >> 32));
 }
 
 /* ---- ELF core images (field offsets from the gABI; see include/elf.h) ---- */
