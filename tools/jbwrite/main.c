@@ -90,6 +90,18 @@ bool parse_u64(const char *s, u64 *out)
 static void options_parse(int argc, char **argv, struct options *o)
 {
 	*o = (struct options){ .mode = MODE_AUTO, .core_kind = CORE_AUTO };
+	/* Options whose value is kept as it is. */
+	const struct {
+		const char *name;
+		const char **to;
+	} paths[] = {
+		{ "--vmcore", &o->vmcore },	    { "--cmdline", &o->cmdline },
+		{ "--mem", &o->mem },		    { "--iomem", &o->iomem },
+		{ "--lowmem", &o->lowmem },	    { "--out", &o->out },
+		{ "--show", &o->show },		    { "--memmap-sysfs", &o->memmap_sysfs },
+		{ "--memmap-file", &o->memmap_file }, { "--release", &o->release },
+	};
+
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		bool *flag = !strcmp(a, "--pae")       ? &o->pae
@@ -103,32 +115,17 @@ static void options_parse(int argc, char **argv, struct options *o)
 			continue;
 		}
 		const char *v = tool_option_value(argc, argv, &i);
+		size_t p = 0;
 
-		if (!strcmp(a, "--core")) {
+		while (p < JB_ARRAY_LEN(paths) && strcmp(a, paths[p].name))
+			p++;
+		if (p < JB_ARRAY_LEN(paths)) {
+			*paths[p].to = v;
+		} else if (!strcmp(a, "--core")) {
 			o->core_kind = !strcmp(v, "auto") ? CORE_AUTO
 				       : !strcmp(v, "mem")  ? CORE_MEM
 							    : CORE_FILE;
 			o->core = o->core_kind == CORE_FILE ? v : NULL;
-		} else if (!strcmp(a, "--vmcore")) {
-			o->vmcore = v;
-		} else if (!strcmp(a, "--cmdline")) {
-			o->cmdline = v;
-		} else if (!strcmp(a, "--mem")) {
-			o->mem = v;
-		} else if (!strcmp(a, "--iomem")) {
-			o->iomem = v;
-		} else if (!strcmp(a, "--lowmem")) {
-			o->lowmem = v;
-		} else if (!strcmp(a, "--out")) {
-			o->out = v;
-		} else if (!strcmp(a, "--show")) {
-			o->show = v;
-		} else if (!strcmp(a, "--memmap-sysfs")) {
-			o->memmap_sysfs = v;
-		} else if (!strcmp(a, "--memmap-file")) {
-			o->memmap_file = v;
-		} else if (!strcmp(a, "--release")) {
-			o->release = v;
 		} else if (!strcmp(a, "--entry")) {
 			if (!parse_u64(v, &o->entry))
 				usage("--entry '%s' is not a number (0x hex or decimal)", v);
