@@ -89,7 +89,7 @@ int main(int argc, char **argv)
 	}
 	if (!image)
 		usage("give --image DEV");
-	int in = open(image, O_RDONLY), out = open(mem, O_RDWR | O_SYNC);
+	int in = open(image, O_RDONLY), out = open(mem, O_RDWR);
 
 	if (in < 0 || out < 0)
 		die("cannot open %s: %s", in < 0 ? image : mem, strerror(errno));
