@@ -26,8 +26,9 @@ NASMFLAGS := -f elf32 -Wall -Werror
 LIBGCC32 := $(shell $(CC) -m32 -print-libgcc-file-name)
 
 LIB_SRC := $(wildcard lib/*.c)
-# lib/memcore.c serves jbwrite in kernel B only; the stub never builds a core.
-STUB_SRC := $(wildcard stub/*.c) $(filter-out lib/memcore.c,$(LIB_SRC))
+# lib/memcore.c serves jbwrite in kernel B only (the stub never builds a core); lib/jbhash.c,
+# the format-1 checksum, only bench/hashbench.
+STUB_SRC := $(wildcard stub/*.c) $(filter-out lib/memcore.c lib/jbhash.c,$(LIB_SRC))
 BOOT_SRC := $(wildcard boot/*.asm)
 STUB_OBJ := $(STUB_SRC:%.c=$(BUILD)/stub32/%.o) $(BOOT_SRC:%.asm=$(BUILD)/stub32/%.o)
 
