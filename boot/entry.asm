@@ -90,6 +90,7 @@ gdt:
 	dq 0x00CF92000000FFFF               ; 0x18 32-bit data, base 0, limit 4 GiB
 	dq 0x00009A000000FFFF               ; 0x20 16-bit code, 64 KiB (real-mode door)
 	dq 0x000092000000FFFF               ; 0x28 16-bit data, 64 KiB
+	dq 0x00AF9A000000FFFF               ; 0x30 64-bit code (boot/hash64.asm)
 gdt_end:
 
 global gdt_desc

@@ -20,6 +20,8 @@ _Static_assert(sizeof(struct fault_frame) == 13 * 4, "mirrored in boot/isr.asm")
 /* Installs the IDT whose handlers print the fault and stop through the fatal path. */
 void cpu_idt_init(void);
 void cpu_halt_forever(void) __attribute__((noreturn));
+/* Whether the CPU has long mode (CPUID 80000001h EDX.LM); the stub assumes CPUID exists. */
+bool cpu_has_long_mode(void);
 void cpu_reboot(void) __attribute__((noreturn));
 
 /* boot/copy.asm */

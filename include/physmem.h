@@ -17,7 +17,16 @@ void phys_zero(u64 dst, u64 len);
  */
 u32 phys_compare(u64 addr, const u8 *ref, u32 len, u8 *got);
 
-/* Feeds physical [addr, +len) to an XXH64 state (through the window above 4 GiB). */
+/*
+ * Feeds physical [addr, +len) to an XXH64 state (through the window above 4 GiB). On a CPU
+ * with long mode the stripe loop runs in 64-bit mode (boot/hash64.asm).
+ */
 void phys_hash(struct xxh64 *h, u64 addr, u32 len);
+
+/* Which stripe loop phys_hash uses: "64-bit" or "32-bit" (for the boot log). */
+const char *phys_hash_loop(void);
+
+/* boot/hash64.asm: xxh64_stripes in long mode, paging through the tables at pml4. */
+void xxh64_stripes_long(u64 acc[4], const u8 *p, u32 n, u32 pml4);
 
 #endif

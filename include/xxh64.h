@@ -21,6 +21,16 @@ struct xxh64 {
 
 void xxh64_init(struct xxh64 *s, u64 seed);
 void xxh64_update(struct xxh64 *s, const void *data, size_t len);
+
+/*
+ * Spec step 2 over n whole 32-byte stripes at p: the part of xxh64_update that touches every
+ * byte. xxh64_stripes is the portable one; the stub has a faster one for 64-bit CPUs.
+ */
+typedef void xxh64_stripes_fn(u64 acc[4], const u8 *p, size_t n);
+xxh64_stripes_fn xxh64_stripes;
+
+/* xxh64_update with the whole stripes hashed by stripes (the partial ones by the portable code). */
+void xxh64_update_by(struct xxh64 *s, const void *data, size_t len, xxh64_stripes_fn *stripes);
 /* The digest of everything taken in so far; s is left as it was, so more may follow. */
 u64 xxh64_final(const struct xxh64 *s);
 

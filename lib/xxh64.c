@@ -43,7 +43,7 @@ static u64 xxh64_lane(u64 a, const u8 *p, size_t n)
 	return a;
 }
 
-static void xxh64_stripes(u64 acc[4], const u8 *p, size_t n)
+void xxh64_stripes(u64 acc[4], const u8 *p, size_t n)
 {
 	while (n) {
 		size_t nb = n < XXH64_BLOCK_STRIPES ? n : XXH64_BLOCK_STRIPES;
@@ -65,6 +65,11 @@ void xxh64_init(struct xxh64 *s, u64 seed)
 
 void xxh64_update(struct xxh64 *s, const void *data, size_t len)
 {
+	xxh64_update_by(s, data, len, xxh64_stripes);
+}
+
+void xxh64_update_by(struct xxh64 *s, const void *data, size_t len, xxh64_stripes_fn *stripes)
+{
 	const u8 *p = data;
 
 	if (!len)
@@ -82,7 +87,8 @@ void xxh64_update(struct xxh64 *s, const void *data, size_t len)
 	}
 	size_t n = len / XXH64_STRIPE;
 
-	xxh64_stripes(s->acc, p, n);
+	if (n)
+		stripes(s->acc, p, n);
 	p += n * XXH64_STRIPE;
 	len -= n * XXH64_STRIPE;
 	while (len--)

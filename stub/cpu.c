@@ -62,6 +62,17 @@ void idt_fault(const struct fault_frame *f)
 		  f->esp_at_pushad);
 }
 
+bool cpu_has_long_mode(void)
+{
+	u32 a, b, c, d;
+
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000000u));
+	if (a < 0x80000001u)
+		return false;
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000001u));
+	return d & (1u << 29); /* LM: Intel SDM vol. 2A, CPUID leaf 80000001h EDX bit 29 */
+}
+
 void cpu_halt_forever(void)
 {
 	for (;;)

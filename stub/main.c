@@ -15,6 +15,7 @@
 #include "jbimage.h"
 #include "locate.h"
 #include "options.h"
+#include "physmem.h"
 #include "plan.h"
 #include "restore.h"
 #include "timer.h"
@@ -223,6 +224,8 @@ static const u64 *verify_hashes(void)
 			kprintf("warning: verify=off: the data checksums are not checked\n");
 		return NULL;
 	}
+	kprintf("verify: XXH64 of every %u MiB chunk, %s loop\n", JBI_CHUNK_SIZE >> 20,
+		phys_hash_loop());
 	return jbi_table;
 }
 

@@ -19,6 +19,10 @@
 static u64 pae_pdpt[4] __attribute__((aligned(32)));
 static u64 pae_pd[4][512] __attribute__((aligned(4096)));
 static bool pae_ready;
+/* Long mode's top two levels over the same page directories (boot/hash64.asm). */
+static u64 lm_pml4[512] __attribute__((aligned(4096)));
+static u64 lm_pdpt[512] __attribute__((aligned(4096)));
+static xxh64_stripes_fn *hash_stripes;
 
 static void pae_tables_init(void)
 {
@@ -28,6 +32,33 @@ static void pae_tables_init(void)
 			pae_pd[i][j] = ((u64)i << 30 | (u64)j << 21) | PDE_PRESENT | PDE_WRITE | PDE_LARGE;
 	}
 	pae_ready = true;
+}
+
+static void stripes_long(u64 acc[4], const u8 *p, size_t n)
+{
+	xxh64_stripes_long(acc, p, n, (u32)(uintptr_t)lm_pml4);
+}
+
+/* XXH64's stripe loop in 64-bit mode when the CPU has it, else the portable one. */
+static xxh64_stripes_fn *stripes_pick(void)
+{
+	if (hash_stripes)
+		return hash_stripes;
+	hash_stripes = xxh64_stripes;
+	if (cpu_has_long_mode()) {
+		if (!pae_ready)
+			pae_tables_init();
+		lm_pml4[0] = (u64)(uintptr_t)lm_pdpt | PDE_PRESENT | PDE_WRITE;
+		for (u32 i = 0; i < 4; i++)
+			lm_pdpt[i] = (u64)(uintptr_t)pae_pd[i] | PDE_PRESENT | PDE_WRITE;
+		hash_stripes = stripes_long;
+	}
+	return hash_stripes;
+}
+
+const char *phys_hash_loop(void)
+{
+	return stripes_pick() == stripes_long ? "64-bit" : "32-bit";
 }
 
 static void paging_on(void)
@@ -108,15 +139,17 @@ void phys_zero(u64 dst, u64 len)
 
 void phys_hash(struct xxh64 *h, u64 addr, u32 len)
 {
+	xxh64_stripes_fn *stripes = stripes_pick();
+
 	if (addr + len <= LOW_LIMIT) {
-		xxh64_update(h, (const void *)(uintptr_t)addr, len);
+		xxh64_update_by(h, (const void *)(uintptr_t)addr, len, stripes);
 		return;
 	}
 	paging_on();
 	while (len) {
 		u32 n = window_span(addr, len);
 
-		xxh64_update(h, window_map(addr), n);
+		xxh64_update_by(h, window_map(addr), n, stripes);
 		addr += n;
 		len -= n;
 	}

@@ -9,7 +9,7 @@ HASHBENCH_HOST32 := $(BUILD)/bench/hashbench-host32
 
 # The stub's own objects: the hashes are timed exactly as the stub runs them.
 HASHBENCH_STUB_OBJ := $(BUILD)/stub32/lib/jbhash.o $(BUILD)/stub32/lib/xxh64.o
-HASHBENCH_OBJ := $(HASHBENCH_DIR)/entry.o $(HASHBENCH_DIR)/kernel.o $(HASHBENCH_DIR)/ref.o \
+HASHBENCH_OBJ := $(BUILD)/stub32/boot/hash64.o $(HASHBENCH_DIR)/entry.o $(HASHBENCH_DIR)/kernel.o $(HASHBENCH_DIR)/ref.o \
 	$(HASHBENCH_DIR)/serial.o $(HASHBENCH_STUB_OBJ) $(BUILD)/stub32/lib/fmt.o \
 	$(BUILD)/stub32/stub/timer.o $(BUILD)/stub32/stub/string.o
 HASHBENCH_CFLAGS := $(STUB_CFLAGS) -Ibench/hashbench -Itest/payload -Itest/payload/i386

@@ -308,6 +308,24 @@ def test_image_64bit(c):
     expect_resumed(c.restore(image, "resume=ahci:0"), entry, bits=64)
 
 
+def test_image_hash_loops(c):
+    """Both XXH64 stripe loops verify what they restore: the 64-bit one (boot/hash64.asm) on a
+    5 GiB guest whose segments above 4 GiB are hashed through the PAE window, and the
+    portable 32-bit one on a CPU without long mode (-cpu qemu32)."""
+    image, entry, _ = make_image(c, "jbi-high", "--layout", "high", "--machine", "x86_64",
+                                 payload=c.payload64, mem="5G")
+    res = c.restore(image, "resume=ahci:0 keep", mem="5G")
+    if "jumpback: verify: XXH64 of every 16 MiB chunk, 64-bit loop" not in res.serial:
+        raise Failure(f"no '64-bit loop' line\n{res.describe()}")
+    expect_resumed(res, entry, bits=64)
+    image, entry, _ = make_image(c, "jbi-qemu32")
+    res = c.restore(image, "resume=ahci:0 keep",
+                    disk_args=qemu.ahci_disk_args(image) + ["-cpu", "qemu32"])
+    if "jumpback: verify: XXH64 of every 16 MiB chunk, 32-bit loop" not in res.serial:
+        raise Failure(f"no '32-bit loop' line\n{res.describe()}")
+    expect_resumed(res, entry)
+
+
 def test_image_via_bios(c):
     """Through int 13h: the image is read and marked used with AH=43h."""
     image, entry, _ = make_image(c, "jbi-bios", disk_args_fn=ide_disk_args)
@@ -879,6 +897,7 @@ TESTS = [
     test_image_restores_and_is_marked_used,
     test_image_keep,
     test_image_64bit,
+    test_image_hash_loops,
     test_image_via_bios,
     test_image_checksum_mismatch,
     test_image_table_damaged_and_old_versions,

@@ -185,6 +185,54 @@ static void test_streaming_splits(void **state)
 	}
 }
 
+/*
+ * xxh64_update_by hands every whole stripe, and only whole stripes, to the given loop (the
+ * stub's 64-bit one in boot/hash64.asm); what the loop computes is the digest.
+ */
+static size_t stripes_seen;
+
+static void stripes_counted(u64 acc[4], const u8 *p, size_t n)
+{
+	stripes_seen += n;
+	xxh64_stripes(acc, p, n);
+}
+
+static void stripes_wrong(u64 acc[4], const u8 *p, size_t n)
+{
+	xxh64_stripes(acc, p, n);
+	acc[2] ^= 1;
+}
+
+static void test_update_by(void **state)
+{
+	u8 buf[1000];
+	struct test_rng rng = { test_seed(0x42594c4f) };
+	struct xxh64 s;
+
+	(void)state;
+	fill_random(&rng, buf, sizeof(buf));
+	for (size_t len = 0; len <= sizeof(buf); len += 7) {
+		for (size_t cut = 0; cut <= len; cut += 13) {
+			xxh64_init(&s, 3);
+			stripes_seen = 0;
+			xxh64_update_by(&s, buf, cut, stripes_counted);
+			xxh64_update_by(&s, buf + cut, len - cut, stripes_counted);
+			check_hash("update_by in two pieces", len, 3, xxh64_final(&s), XXH64(buf, len, 3));
+			/* Whole stripes of each piece go to the loop; the rest is buffered. */
+			size_t head = cut / XXH64_STRIPE, tail_from = cut % XXH64_STRIPE;
+			size_t second = tail_from ? (len - cut) >= XXH64_STRIPE - tail_from
+					     ? (len - cut - (XXH64_STRIPE - tail_from)) / XXH64_STRIPE : 0
+					     : (len - cut) / XXH64_STRIPE;
+			assert_int_equal(stripes_seen, head + second);
+		}
+	}
+	if (sizeof(buf) >= XXH64_STRIPE) {
+		xxh64_init(&s, 0);
+		xxh64_update_by(&s, buf, sizeof(buf), stripes_wrong);
+		assert_true(xxh64_final(&s) != XXH64(buf, sizeof(buf), 0));
+	}
+}
+
 /* xxh64_final leaves the state as it was: a digest midway, then more data. */
 static void test_final_midway(void **state)
 {
@@ -282,6 +330,7 @@ int main(void)
 		cmocka_unit_test(test_lengths_and_seeds),
 		cmocka_unit_test(test_streaming_splits),
 		cmocka_unit_test(test_final_midway),
+		cmocka_unit_test(test_update_by),
 		cmocka_unit_test(test_random),
 		cmocka_unit_test(test_past_4gib),
 		cmocka_unit_test(test_bit_flips),
