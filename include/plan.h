@@ -118,4 +118,11 @@ struct plan {
  */
 int plan_build(const struct plan_input *in, struct plan *out, struct jb_diag *d);
 
+/*
+ * A free hole of size bytes for a built plan (usable RAM below stage_limit that no segment,
+ * live range or staging area covers; the final stage's hole is not excluded), first fit as
+ * for staging. For a dry run's reads, which never reach the final stage. False: none.
+ */
+bool plan_hole(const struct plan_input *in, const struct plan *p, u64 size, u64 *at);
+
 #endif

@@ -16,14 +16,25 @@ struct restore_src {
 	 */
 	const u64 *chunk_hash;
 	const struct elf_core *core;
+	/*
+	 * Dry run only: RESTORE_DRYRUN_SCRATCH bytes of free RAM (plan_hole) that reads land in,
+	 * in the restore's own pieces; 0 reads through the stub's 512 KiB buffer instead.
+	 */
+	u64 scratch;
 };
+
+/* Bytes per placement read: one disk command, hashed while the next one is read. */
+#define RESTORE_CHUNK (16u << 20)
+/* A dry run's scratch: the piece being hashed and the piece being read. */
+#define RESTORE_DRYRUN_SCRATCH (2ull * RESTORE_CHUNK)
 
 /* Prints every operation of the plan (dry run, or for the record). */
 void restore_print_plan(const struct plan *p);
 
 /*
- * Runs the plan. With dryrun, every image byte is still read (through the stub's own
- * buffer) but no RAM outside the stub is written and overlap checks are skipped. With
+ * Runs the plan. With dryrun, every image byte is still read, with the same disk commands
+ * as a restore when src->scratch is set (else through the stub's own buffer), but no byte
+ * lands where the plan would place it and overlap checks are skipped. With
  * chunk_hash, every segment's data is hashed where it lands and compared at every 16 MiB
  * boundary of the segment's file data and at its end.
  */

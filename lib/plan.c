@@ -348,3 +348,8 @@ int plan_build(const struct plan_input *in, struct plan *out, struct jb_diag *d)
 	/* plan_part needs "written before this segment": rebuild the union segment by segment. */
 	return plan_operations(in, out, d);
 }
+
+bool plan_hole(const struct plan_input *in, const struct plan *p, u64 size, u64 *at)
+{
+	return hole_find(in, p, size, at);
+}

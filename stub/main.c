@@ -33,6 +33,7 @@ static struct ram_map ram;
 static struct disk disk;
 static struct elf_core core;
 static struct plan plan;
+static u64 dryrun_scratch; /* free RAM a dry run reads into, or 0 */
 static u8 header_buf[HEADER_BUF_SIZE] __attribute__((aligned(512)));
 static struct final_handoff handoff;
 static struct image_loc loc;
@@ -209,8 +210,16 @@ static void build_plan(struct jb_diag *d)
 		kprintf("plan: 0x%llx-0x%llx covers the %s: staged at 0x%llx, copied home last\n",
 			(unsigned long long)plan.stage[i].start, (unsigned long long)plan.stage[i].end,
 			live[plan.stage[i].live].name, (unsigned long long)plan.stage[i].at);
-	if (opts.dryrun)
-		restore_print_plan(&plan);
+	if (!opts.dryrun)
+		return;
+	restore_print_plan(&plan);
+	if (plan_hole(&in, &plan, RESTORE_DRYRUN_SCRATCH, &dryrun_scratch))
+		kprintf("dryrun: reads land in free RAM at 0x%llx-0x%llx, as a restore reads them\n",
+			(unsigned long long)dryrun_scratch,
+			(unsigned long long)(dryrun_scratch + RESTORE_DRYRUN_SCRATCH));
+	else
+		kprintf("dryrun: no free %llu MiB of RAM: reads go through the stub's buffer\n",
+			(unsigned long long)(RESTORE_DRYRUN_SCRATCH >> 20));
 }
 
 /* verify=: the header's checksums, when there are any (DESIGN.md §3). */
@@ -296,7 +305,8 @@ void jb_main(u32 magic, u32 mbi_addr)
 	build_plan(&d);
 	u64 t0 = timer_now_us();
 
-	check(restore_run(&(struct restore_src){ &disk, core_base, verify_hashes(), &core },
+	check(restore_run(&(struct restore_src){ &disk, core_base, verify_hashes(), &core,
+						 dryrun_scratch },
 			  &plan, opts.dryrun, &d),
 	      &d);
 	u64 us = timer_now_us() - t0;

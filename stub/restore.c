@@ -165,17 +165,17 @@ static void progress_add(struct progress *pr, u64 bytes)
 		(unsigned long long)(pr->done >> 20), (unsigned long long)(pr->total >> 20));
 }
 
-/* Piece size of placement reads: one AHCI command, and a progress step at most. */
-#define RESTORE_CHUNK (16u << 20)
-
-/* Sets up r for the op's next piece (at most RESTORE_CHUNK, read into place) and starts it. */
-static int piece_start(const struct restore_src *src, const struct plan_op *op, u64 *started,
-		       struct disk_req *r, struct jb_diag *io)
+/*
+ * Sets up r for the op's next piece (at most RESTORE_CHUNK) and starts it: into place, or in
+ * a dry run into the scratch half that piece number `i` owns.
+ */
+static int piece_start(const struct restore_src *src, const struct plan_op *op, bool dryrun,
+		       u32 i, u64 *started, struct disk_req *r, struct jb_diag *io)
 {
 	u64 left = op->len - *started;
 
 	r->byte_off = src->base_byte + op->file_off + *started;
-	r->dest = op->target + *started;
+	r->dest = dryrun ? src->scratch + (i & 1) * (u64)RESTORE_CHUNK : op->target + *started;
 	r->len = left < RESTORE_CHUNK ? left : RESTORE_CHUNK;
 	*started += r->len;
 	return disk_read_start(src->dk, r, io);
@@ -195,16 +195,17 @@ static int piece_done(const struct disk_req *r, struct progress *pr, struct veri
 /*
  * A placement read, piece by piece (RESTORE_CHUNK): piece i+1 is on its way from the disk
  * while piece i is hashed (DESIGN.md §8), so a verified restore runs at the pace of the slower
- * of the two instead of their sum. One read is in flight at a time (include/disk.h).
+ * of the two instead of their sum. One read is in flight at a time (include/disk.h). A dry
+ * run with scratch RAM issues the very same reads into it.
  */
-static int restore_read(const struct restore_src *src, const struct plan_op *op,
+static int restore_read(const struct restore_src *src, const struct plan_op *op, bool dryrun,
 			struct progress *pr, struct verify *v, struct jb_diag *d)
 {
 	struct disk_req req[2];
 	struct jb_diag io; /* the disk layer's message, wrapped with the segment */
 	u64 started = 0;
 	struct disk_req *bad = &req[0]; /* the piece a disk error is about */
-	int rc = piece_start(src, op, &started, bad, &io);
+	int rc = piece_start(src, op, dryrun, 0, &started, bad, &io);
 
 	for (u32 i = 0; rc == 0; i++) {
 		struct disk_req *cur = &req[i & 1], *next = &req[(i + 1) & 1];
@@ -214,7 +215,7 @@ static int restore_read(const struct restore_src *src, const struct plan_op *op,
 		if ((rc = disk_read_finish(src->dk, cur, &io)))
 			break;
 		bad = next;
-		if (more && (rc = piece_start(src, op, &started, next, &io)))
+		if (more && (rc = piece_start(src, op, dryrun, i + 1, &started, next, &io)))
 			break;
 		rc = piece_done(cur, pr, v, d);
 		if (rc && more)
@@ -223,7 +224,9 @@ static int restore_read(const struct restore_src *src, const struct plan_op *op,
 			return rc;
 	}
 	return diag_fail(d, rc, "segment %u at 0x%llx: %s", op->seg,
-			 (unsigned long long)(op->dest + (bad->dest - op->target)), io.text);
+			 (unsigned long long)(op->dest + bad->byte_off - src->base_byte -
+					      op->file_off),
+			 io.text);
 }
 
 static int restore_op(const struct restore_src *src, const struct plan_op *op, bool dryrun,
@@ -235,8 +238,8 @@ static int restore_op(const struct restore_src *src, const struct plan_op *op, b
 
 	if (rc)
 		return rc;
-	if (op->kind == PLAN_READ && !dryrun)
-		return restore_read(src, op, pr, v, d);
+	if (op->kind == PLAN_READ && (!dryrun || src->scratch))
+		return restore_read(src, op, dryrun, pr, v, d);
 	struct jb_diag io; /* the disk layer's message, wrapped with the segment */
 
 	while (done < op->len) {

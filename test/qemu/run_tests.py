@@ -126,6 +126,16 @@ def test_dryrun_reads_and_stops(c):
         raise Failure(f"dryrun printed no plan\n{res.describe()}")
     if "jumping to" in res.serial or res.lines("jbtest:") or res.timed_out:
         raise Failure(f"dryrun jumped or hung\n{res.describe()}")
+    # The reads land in free RAM, the restore's own pieces, never where the plan places data.
+    m = re.search(r"dryrun: reads land in free RAM at 0x([0-9a-f]+)-0x([0-9a-f]+)", res.serial)
+    if not m:
+        raise Failure(f"no dry-run scratch line\n{res.describe()}")
+    lo, hi = int(m.group(1), 16), int(m.group(2), 16)
+    for a, b in re.findall(r"^jumpback:   (?:read|zero|check|check-zero) +seg \d+ +"
+                           r"0x([0-9a-f]+)-0x([0-9a-f]+)", res.serial, re.M):
+        if int(a, 16) < hi and lo < int(b, 16):
+            raise Failure(f"dry-run scratch 0x{lo:x}-0x{hi:x} meets a destination "
+                          f"0x{a}-0x{b}\n{res.describe()}")
 
 
 def bad_image_test(kind, text):

@@ -735,6 +735,35 @@ static void test_hole_preference(void **state)
 	check_holes("flat RAM, limit 1 MiB", &m);
 }
 
+/*
+ * plan_hole (a dry run's scratch): free RAM that no segment, live range or staging area
+ * covers, first fit from 1 MiB up; false when no hole is that large.
+ */
+static void test_plan_hole(void **state)
+{
+	static const struct mem_entry flat[] = { { 0, 64 * MB, 1 } };
+	static const struct live_range live[] = { { 0, 0x500, "IVT/BDA" },
+						  { MB, 4 * MB, "stub image" } };
+	/* Data at 8-40 MiB, and a segment over the stub: staged in the first free hole. */
+	static const struct elf_seg segs[] = { { 8 * MB, 0x1000, 32 * MB, 32 * MB, 0 },
+					       { 2 * MB, 0x1000, 0x10000, 0x10000, 0 } };
+	struct machine m = { flat, 1, live, 2, 4 * GB, FINAL_SIZE };
+	struct plan_input in = { &core, &ram, live, 2, UINT64_MAX, 4 * GB, FINAL_SIZE };
+	struct jb_diag d = { "" };
+	u64 at = 0;
+
+	(void)state;
+	assert_int_equal(run_on(&m, segs, 2, UINT64_MAX, &d), 0);
+	assert_int_equal(plan.nstages, 1);
+	assert_true(plan_hole(&in, &plan, 3 * MB, &at));
+	/* Not the stub, not the staging copy at 4 MiB, not the data: right after the stage. */
+	assert_int_equal(at, plan.stage[0].at + 0x10000);
+	assert_true(at + 3 * MB <= 8 * MB);
+	assert_true(plan_hole(&in, &plan, 16 * MB, &at));
+	assert_int_equal(at, 40 * MB);
+	assert_false(plan_hole(&in, &plan, 32 * MB, &at));
+}
+
 /* More live ranges than stages fit in struct plan: each one still protected, or a refusal. */
 static void test_many_live_ranges(void **state)
 {
@@ -1567,6 +1596,7 @@ int main(void)
 		cmocka_unit_test(test_repeatable),
 		cmocka_unit_test(test_most_ops),
 		cmocka_unit_test(test_hole_preference),
+		cmocka_unit_test(test_plan_hole),
 		cmocka_unit_test(test_many_live_ranges),
 		cmocka_unit_test(test_overlapping_live_ranges),
 		cmocka_unit_test(test_random_layouts),
