@@ -116,7 +116,7 @@ include bench/hashbench/hashbench.mk
 -include test/fuzz/fuzz.mk
 
 # ---- user-facing targets --------------------------------------------------------------
-.PHONY: all deps stub tools unit-test qemu-test test test-linux demo bench bench-kernel-c install \
+.PHONY: all deps stub tools unit-test qemu-test test test-linux demo bench bench-deps bench-kernel-c install \
 	clean
 
 all: $(BUILD)/jumpback.elf $(TOOLS) $(PAYLOAD_ELF) $(PAYLOAD64_ELF)
@@ -153,9 +153,17 @@ bench-kernel-c: deps
 	$(Q)$(MAKE) --no-print-directory all static-tools $(BUILD)/bench/jbrestore
 	$(Q)$(PYTHON) bench/kernel_c.py --build $(BUILD)
 
-bench: deps
+# Restore rates for 64 MiB to 4 GiB images against the baselines (bench/README.md), then
+# their plot: $(BUILD)/bench/restore_rate.json and .png (docs/performance.md).
+bench-deps:
+	$(Q)sh tools/install-deps.sh bench
+
+bench: bench-deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(PYTHON) bench/restore_rate.py --build $(BUILD)
+	@mkdir -p $(BUILD)/bench
+	$(Q)$(PYTHON) bench/restore_rate.py --build $(BUILD) --json $(BUILD)/bench/restore_rate.json
+	$(Q)/usr/bin/python3 bench/plot.py $(BUILD)/bench/restore_rate.json $(BUILD)/bench/restore_rate.png
+	@echo "plot: $(BUILD)/bench/restore_rate.png"
 
 # Installs the stub, the tools for kernels A and B and the GRUB script (docs/hibernate-with-kexec.md).
 PREFIX ?= /usr/local

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Restore-rate benchmark: time from jumpback's first read to the end of placement for
-synthetic cores of several sizes, side by side in the same run with:
- - jumpback's own dry run (every byte read by DMA into one stub buffer: the disk's rate as
-   the stub sees it, without placement),
+synthetic cores (tools/mkcore) of 64 MiB to 4 GiB, side by side in the same run with:
+ - jumpback's own dry run (the restore's very reads into free RAM, nothing placed: the disk's
+   rate as the stub sees it),
  - the same core as a jumpback image, every segment's checksum verified as it lands,
  - jumpback's BIOS path (int 13h) on the same AHCI disk, and
  - GRUB loading the same number of bytes from the same disk as a multiboot module (a
@@ -10,6 +10,7 @@ synthetic cores of several sizes, side by side in the same run with:
    wall time of a boot with the load minus one without.
 Absolute numbers under TCG are noisy: read the ratios. Medians of --runs runs."""
 import argparse
+import json
 import os
 import re
 import shutil
@@ -51,6 +52,13 @@ def stub_ms(res, word):
     return int(m[-1].group(2)), int(m[-1].group(3))
 
 
+def machine(mem):
+    """The bench's guest: RAM allocated up front (-mem-prealloc). Otherwise the host faults in
+    each page of guest RAM the first time a restore writes it, a cost of the emulation that
+    real RAM does not have and that the dry run's reused scratch never pays."""
+    return qemu.machine_args(mem) + ["-mem-prealloc"]
+
+
 def grub_iso(build, tmp, name, load_line):
     root = os.path.join(tmp, name + ".d")
     os.makedirs(os.path.join(root, "boot", "grub"), exist_ok=True)
@@ -64,7 +72,7 @@ def grub_iso(build, tmp, name, load_line):
     return iso
 
 
-def grub_ms(build, tmp, disk, mib, native=False):
+def grub_ms(build, tmp, disk, mib, mem, native=False):
     """GRUB's time to load mib MiB of the disk, through the BIOS or (native) with its own AHCI
     driver: the wall time of a boot that loads them as a multiboot module (a blocklist) minus
     that of the same boot without. GRUB's own serial output is buffered, so its markers
@@ -75,64 +83,106 @@ def grub_ms(build, tmp, disk, mib, native=False):
     for name, line in (("with", f"{prefix}module --nounzip ({disk_name})0+{sectors}"),
                        ("without", prefix.strip())):
         iso = grub_iso(build, tmp, "grub-" + name, line)
-        args = qemu.machine_args("1G") + ["-cdrom", iso, "-boot", "d"] + qemu.ahci_disk_args(disk)
-        res = qemu.run(args, 600)
+        args = machine(mem) + ["-cdrom", iso, "-boot", "d"] + qemu.ahci_disk_args(disk)
+        res = qemu.run(args, 1800)
         if res.timed_out:
             raise RuntimeError("GRUB baseline did not finish\n" + res.describe())
         times[name] = res.seconds
     return max(0.0, times["with"] - times["without"]) * 1000
 
 
+def size_setup(size):
+    """mkcore arguments, payload and guest RAM for an image of about size MiB. Up to 2 GiB one
+    big segment from 32 MiB; past that, the rest goes above 4 GiB (ELF64, the 64-bit payload,
+    a guest whose RAM reaches past 4 GiB: QEMU's pc machine keeps 3 GiB below 4 GiB)."""
+    if size <= 2048:
+        return ["--big-mb", str(size)], "payload.elf", "1G" if size <= 512 else "3G"
+    return (["--big-mb", "2048", "--high-mb", str(size - 2048), "--machine", "x86_64"],
+            "payload64.elf", f"{5 + (size - 2048 + 1023) // 1024}G")
+
+
+# GRUB's multiboot loader places modules below 4 GiB, in the low RAM QEMU's pc machine keeps.
+GRUB_MAX_MIB = 2048
+
+COLUMNS = ("raw", "dryrun", "verified", "bios", "grub_ahci", "grub_bios")
+
+
+def measure(args, tmp, size):
+    """Median times in ms for each column on one core of about size MiB; NaN where skipped."""
+    mk_args, payload, mem = size_setup(size)
+    core = os.path.join(tmp, "core.img")
+    out = subprocess.run([os.path.join(args.build, "tools", "mkcore"), "--payload",
+                          os.path.join(args.build, "test", payload), "--out", core] + mk_args,
+                         check=True, capture_output=True, text=True).stdout
+    entry = re.search(r"^entry=(0x[0-9a-fA-F]+)$", out, re.M).group(1)
+    disk_mib = os.path.getsize(core) / (1 << 20)
+    stub = os.path.join(args.build, "jumpback.elf")
+    done = r"^jbtest: (PASS|FAIL)"
+    runs = {c: [] for c in COLUMNS}
+    image = None
+    grub = not args.no_grub and disk_mib <= GRUB_MAX_MIB
+
+    def stub_run(disk_args, cmdline, word, until=done):
+        res = qemu.run(machine(mem) + disk_args + qemu.kernel_args(stub, cmdline),
+                       1800, until=until)
+        if until and not re.search(r"^jbtest: PASS", res.serial, re.M):
+            raise RuntimeError(f"{cmdline}: the payload did not pass\n{res.describe()}")
+        return res, stub_ms(res, word)
+
+    for _ in range(args.runs):
+        res, (mib, ms) = stub_run(qemu.ahci_disk_args(core), f"resume=ahci:0 entry={entry}",
+                                  "restored")
+        runs["raw"].append(ms)
+        if image is None:
+            image = jumpback_image(args.build, tmp, core, entry, res.serial)
+        runs["verified"].append(stub_run(qemu.ahci_disk_args(image), "resume=ahci:0 keep",
+                                         "restored")[1][1])
+        runs["dryrun"].append(stub_run(qemu.ahci_disk_args(core),
+                                       f"resume=ahci:0 entry={entry} dryrun onerror=reboot",
+                                       "read", until=None)[1][1])
+        runs["bios"].append(stub_run(qemu.ahci_disk_args(core),
+                                     f"resume=bios:0x80 entry={entry}", "restored")[1][1])
+        if grub:
+            runs["grub_ahci"].append(grub_ms(args.build, tmp, core, disk_mib, mem, native=True))
+            runs["grub_bios"].append(grub_ms(args.build, tmp, core, disk_mib, mem))
+    med = {c: statistics.median(v) if v else float("nan") for c, v in runs.items()}
+    return {"size_mib": size, "image_mib": round(disk_mib, 1), "restored_mib": mib,
+            "guest_ram": mem, "runs": args.runs, "median_ms": med, "all_ms": runs}
+
+
+def rate_of(row, col):
+    return row["restored_mib"] * 1000.0 / max(row["median_ms"][col], 1)
+
+
+def print_row(row):
+    r = {c: rate_of(row, c) for c in COLUMNS}
+    print(f"{row['image_mib']:9.0f}  {r['raw']:6.0f}  {r['dryrun']:6.0f}"
+          f"  {r['raw'] / r['dryrun']:10.2f}  {r['verified']:8.0f}"
+          f"  {r['verified'] / r['raw']:12.2f}  {r['bios']:4.0f}  {r['grub_ahci']:9.0f}"
+          f"  {r['verified'] / r['grub_ahci']:17.1f}  {r['grub_bios']:9.0f}", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--build", default="build")
-    ap.add_argument("--sizes", default="32,64,128,256", help="MiB of the big segment")
+    ap.add_argument("--sizes", default="64,256,1024,4096",
+                    help="image sizes in MiB; past 2048 the guest has RAM above 4 GiB")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--no-grub", action="store_true")
+    ap.add_argument("--json", help="also write every time measured here, as JSON")
     args = ap.parse_args()
-    stub = os.path.join(args.build, "jumpback.elf")
-    print("Rates in MiB/s (median of runs); ratios against jumpback's native AHCI restore.")
-    print("image_mib  native  dryrun  native/dryrun  verified  verified/native  bios  bios/native"
-          "  grub  grub/native  grub_ahci  grub_ahci/native")
+    print(f"MiB/s, medians of {args.runs} runs in this run; restored = every byte placed or "
+          "zero-filled.")
+    print("image_mib     raw  dryrun  raw/dryrun  verified  verified/raw  bios  grub_ahci"
+          "  verified/grub_ahci  grub_bios")
+    rows = []
     with tempfile.TemporaryDirectory(prefix="jbbench-") as tmp:
-        for size in [int(s) for s in args.sizes.split(",")]:
-            core = os.path.join(tmp, "core.img")
-            out = subprocess.run([os.path.join(args.build, "tools", "mkcore"), "--payload",
-                                  os.path.join(args.build, "test", "payload.elf"), "--out", core,
-                                  "--big-mb", str(size)], check=True, capture_output=True,
-                                 text=True).stdout
-            entry = re.search(r"^entry=(0x[0-9a-fA-F]+)$", out, re.M).group(1)
-            disk_mib = os.path.getsize(core) / (1 << 20)
-            base = qemu.machine_args("1G") + qemu.ahci_disk_args(core)
-            native, dry, verified, bios, grub, grub_ahci = [], [], [], [], [], []
-            image = None
-            for _ in range(args.runs):
-                res = qemu.run(base + qemu.kernel_args(stub, f"resume=ahci:0 entry={entry}"),
-                               600, until=r"^jbtest: (PASS|FAIL)")
-                native.append(rate(*stub_ms(res, "restored")))
-                if image is None:
-                    image = jumpback_image(args.build, tmp, core, entry, res.serial)
-                res = qemu.run(qemu.machine_args("1G") + qemu.ahci_disk_args(image)
-                               + qemu.kernel_args(stub, "resume=ahci:0 keep"),
-                               600, until=r"^jbtest: (PASS|FAIL)")
-                verified.append(rate(*stub_ms(res, "restored")))
-                res = qemu.run(base + qemu.kernel_args(
-                    stub, f"resume=ahci:0 entry={entry} dryrun onerror=reboot"), 600)
-                dry.append(rate(*stub_ms(res, "read")))
-                res = qemu.run(base + qemu.kernel_args(stub, f"resume=bios:0x80 entry={entry}"),
-                               600, until=r"^jbtest: (PASS|FAIL)")
-                bios.append(rate(*stub_ms(res, "restored")))
-                if not args.no_grub:
-                    grub.append(rate(disk_mib, grub_ms(args.build, tmp, core, disk_mib)))
-                    grub_ahci.append(rate(disk_mib, grub_ms(args.build, tmp, core, disk_mib,
-                                                            native=True)))
-            n, d, b = statistics.median(native), statistics.median(dry), statistics.median(bios)
-            v = statistics.median(verified)
-            g = statistics.median(grub) if grub else float("nan")
-            ga = statistics.median(grub_ahci) if grub_ahci else float("nan")
-            print(f"{disk_mib:9.0f}  {n:6.0f}  {d:6.0f}  {n / d:13.2f}  {v:8.0f}  {v / n:15.2f}"
-                  f"  {b:4.0f}  {b / n:11.2f}  {g:4.0f}  {g / n:11.2f}  {ga:9.0f}"
-                  f"  {ga / n:16.2f}", flush=True)
+        for size in [int(x) for x in args.sizes.split(",")]:
+            rows.append(measure(args, tmp, size))
+            print_row(rows[-1])
+            if args.json:
+                with open(args.json, "w") as f:
+                    json.dump({"columns": COLUMNS, "rows": rows}, f, indent=1)
     return 0
 
 

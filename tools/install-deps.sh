@@ -1,5 +1,6 @@
 #!/bin/sh
-# Installs the Debian 12 packages jumpback's build, tests and demo need (make deps).
+# Installs the Debian 12 packages jumpback's build, tests and demo need (make deps); with the
+# argument `bench`, also what the benchmarks need (make bench-deps: the plot's matplotlib).
 # Does nothing when all are present; otherwise runs apt-get update once, then installs.
 set -eu
 
@@ -7,6 +8,9 @@ PACKAGES="make gcc gcc-multilib nasm binutils python3 qemu-system-x86 libcmocka-
 # The real-Linux round trip: kernels A and B built from Debian's source package, kernel B's
 # busybox, Debian's kexec, kernel A's ext2 root disk.
 PACKAGES="$PACKAGES linux-source-6.12 bc bison flex libelf-dev xz-utils cpio busybox-static kexec-tools e2fsprogs"
+if [ "${1:-}" = bench ]; then
+	PACKAGES="$PACKAGES python3-matplotlib"
+fi
 
 missing=""
 for p in $PACKAGES; do

@@ -67,6 +67,9 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "mkcore writes little-
 #define HIGH_TAIL_ADDR 0x140000000ull
 #define HIGH_TAIL_FILESZ (1 * MIB)
 #define HIGH_TAIL_MEMSZ (64 * MIB)
+/* --high-mb N: a big segment of N MiB from 4 GiB + 1 GiB, past --layout high's segments. */
+#define BIG_HIGH_ADDR 0x140000000ull
+#define BIG_HIGH_MB_MAX 8192u
 
 /* The ELF pieces only this tool needs: the payload's section headers and symbols. */
 #define SHT_SYMTAB 2
@@ -116,6 +119,7 @@ struct options {
 	bool pae; /* the payload expects CR4.PAE at entry (jumpback's pae=1) */
 	u16 machine;
 	u32 big_mb;
+	u32 high_mb;
 	enum layout_kind layout;
 	enum bad_kind bad;
 };
@@ -154,19 +158,22 @@ static void usage_print(FILE *f)
 {
 	fprintf(f,
 		"usage: mkcore --payload PAYLOAD.elf --out FILE [--seed N] [--elf32] [--pae]\n"
-		"              [--machine i386|x86_64] [--big-mb N] [--layout NAME] [--bad KIND]\n"
+		"              [--machine i386|x86_64] [--big-mb N] [--high-mb N] [--layout NAME]\n"
+		"              [--bad KIND]\n"
 		"  writes an ELF core (ET_CORE, ELF64 unless --elf32) holding the test payload\n"
 		"  (payload.elf or payload64.elf) and pattern segments, with the payload's\n"
 		"  manifest patched to match; prints entry=0x... and the layout\n"
 		"  --seed N       all random choices and pattern seeds derive from N (default 1)\n"
 		"  --pae          the 32-bit payload expects CR4.PAE at entry (boot with pae=1)\n"
 		"  --big-mb N     size of the big segment at 0x2000000, 1..%u MiB (default %u)\n"
+		"  --high-mb N    another big segment, at 0x140000000 (above 4 GiB: ELF64 and\n"
+		"                 payload64; not with --layout high), 1..%u MiB\n"
 		"  --layout NAME  default (a -m 128M guest; jumpback's range left free),\n"
 		"                 cover-stub (-m 128M; covers 0-8 MiB, so the stub must stage),\n"
 		"                 high (-m 5G; adds segments above 4 GiB: ELF64 and payload64)\n"
 		"  --bad KIND     magic, truncate, outside-ram, over-stub, overlap-differ,\n"
 		"                 compressed, no-hole\n",
-		BIG_MB_MAX, BIG_MB_DEFAULT);
+		BIG_MB_MAX, BIG_MB_DEFAULT, BIG_HIGH_MB_MAX);
 }
 
 /* splitmix64: small, seedable, good enough for gaps and seeds. */
@@ -225,6 +232,10 @@ static void options_parse(int argc, char **argv, struct options *o)
 		} else if (!strcmp(a, "--big-mb")) {
 			if (!parse_u32(v, &o->big_mb) || o->big_mb == 0 || o->big_mb > BIG_MB_MAX)
 				usage("--big-mb wants a number of MiB from 1 to %u", BIG_MB_MAX);
+		} else if (!strcmp(a, "--high-mb")) {
+			if (!parse_u32(v, &o->high_mb) || o->high_mb == 0 ||
+			    o->high_mb > BIG_HIGH_MB_MAX)
+				usage("--high-mb wants a number of MiB from 1 to %u", BIG_HIGH_MB_MAX);
 		} else if (!strcmp(a, "--bad")) {
 			u32 k;
 
@@ -252,6 +263,8 @@ static void options_parse(int argc, char **argv, struct options *o)
 	if (o->layout == LAYOUT_HIGH && o->elf32)
 		usage("--layout high puts segments above 4 GiB, which ELF32 cannot describe;"
 		      " drop --elf32");
+	if (o->high_mb && (o->elf32 || o->layout == LAYOUT_HIGH))
+		usage("--high-mb puts a segment above 4 GiB: ELF64 only, and not with --layout high");
 	if (o->layout == LAYOUT_COVER_STUB && o->bad == BAD_OVER_STUB)
 		usage("--bad over-stub needs --layout default or high: cover-stub covers the stub"
 		      " with good data already");
@@ -518,6 +531,9 @@ static void layout_build(struct core *c, const struct options *o, const struct p
 	odd->odd_delta = true;
 	if (o->layout == LAYOUT_HIGH)
 		layout_high(c);
+	if (o->high_mb)
+		pattern_add(c, "big-high", BIG_HIGH_ADDR, (u64)o->high_mb * MIB,
+			    (u64)o->high_mb * MIB);
 	struct seg *dup = seg_add(c, "duplicate", orig->paddr, orig->filesz, orig->memsz);
 
 	dup->seed = orig->seed;

@@ -1,0 +1,52 @@
+#!/usr/bin/python3
+"""Plots bench/restore_rate.py --json output: time against image size for every restore path,
+on log-log axes (a line of slope 1 is linear growth). Needs Debian's python3-matplotlib (make
+bench-deps), hence Debian's own python3 above."""
+import argparse
+import json
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+LABELS = {
+    "raw": "jumpback, raw vmcore (AHCI)",
+    "dryrun": "jumpback dry run (reads only)",
+    "verified": "jumpback image, every chunk verified (AHCI)",
+    "bios": "jumpback through the BIOS (int 13h)",
+    "grub_ahci": "GRUB 2 native AHCI (insmod ahci)",
+    "grub_bios": "GRUB 2 through the BIOS",
+}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("json_in")
+    ap.add_argument("png_out")
+    args = ap.parse_args()
+    with open(args.json_in) as f:
+        data = json.load(f)
+    rows = data["rows"]
+    fig, ax = plt.subplots(figsize=(8, 5.5), dpi=100)
+    for col in data["columns"]:
+        pts = [(r["restored_mib"], r["median_ms"][col] / 1000.0) for r in rows
+               if not math.isnan(r["median_ms"][col])]
+        if pts:
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o",
+                    label=LABELS.get(col, col))
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("MiB restored (placed or zero-filled)")
+    ax.set_ylabel("seconds (median of %d runs)" % rows[0]["runs"])
+    ax.set_title("Restore time against image size (QEMU TCG, AHCI disk)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(args.png_out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
