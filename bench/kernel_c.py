@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Power-on to kernel A running again: jumpback against the seed design's kernel C.
 
-One real hibernation (test/linux/roundtrip.py's: Linux 6.12 kernel A, 2 CPUs, 256 MiB, the
-image on AHCI), then, side by side in the same run and from copies of the same disks:
+For each --mem (default 256 MiB and 1 GiB of RAM), one real hibernation
+(test/linux/roundtrip.py's: Linux 6.12 kernel A, 2 CPUs, the image on AHCI), then, side by side
+in the same run and from copies of the same disks:
  - jumpback: a fresh machine boots GRUB, GRUB starts jumpback (empty command line), jumpback
    restores and verifies the image and enters kernel A;
+ - jumpback started by QEMU -kernel, as kernel C is (no GRUB), the same otherwise;
  - kernel C: a fresh machine boots the same Linux with kernel B's command line (confined to the
    kexec window) and bench/kernel-c/init, which puts kernel A's memory back through /dev/mem
    (bench/kernel-c/jbrestore.c, no checks) and enters kernel A with a kexec jump
@@ -55,11 +57,63 @@ def first(pattern, serial):
     return m.group(1) if m else "?"
 
 
+def resume(args, timeout, what):
+    res = rt.qemu.run(args, timeout, until=RESUMED)
+    if not re.search(RESUMED, res.serial, re.M):
+        raise SystemExit(f"{what} did not resume kernel A\n" + res.describe())
+    return res
+
+
+def bench_mem(env, initrd, mem, runs):
+    """One hibernation with mem of RAM, then runs resumes by each path; median seconds."""
+    rt.MEM = mem
+    rt.TARGET_MB = max(320, int(mem[:-1]) * (1024 if mem.endswith("G") else 1) + 64)
+    snap = rt.Snapshot(env, 2)
+    b_cmdline = first(r"^jumpback-hibernate: kernel B's command line: (.*)$", snap.serial)
+    times = {"grub": [], "kernel": [], "c": []}
+    print(f"\nkernel A with {mem} of RAM")
+    print("run  jumpback_grub_s  jumpback_kernel_s  kernel_c_s"
+          "  (restore inside: jumpback ms, jumpback ms, kernel C ms)")
+    for run in range(runs):
+        rootfs, target, ide = snap.copy(f"g{run}")
+        res = resume(rt.machine(2, rootfs, target, ide, env.iso) + ["-boot", "d"], 900,
+                     "jumpback (GRUB)")
+        times["grub"].append(res.seconds)
+        g_ms = first(r"jumpback: restored (\d+ MiB in \d+) ms", res.serial)
+        rootfs, target, ide = snap.copy(f"k{run}")
+        res = resume(rt.machine(2, rootfs, target, ide, env.iso)
+                     + rt.qemu.kernel_args(os.path.join(env.build, "jumpback.elf"), ""), 900,
+                     "jumpback (-kernel)")
+        times["kernel"].append(res.seconds)
+        k_ms = first(r"jumpback: restored \d+ MiB in (\d+) ms", res.serial)
+        rootfs, target, ide = snap.copy(f"c{run}")
+        res = resume(rt.machine(2, rootfs, target, ide, env.iso)
+                     + ["-kernel", env.kernel, "-initrd", initrd, "-append",
+                        b_cmdline + " loglevel=4 rdinit=/init"], 900, "kernel C")
+        times["c"].append(res.seconds)
+        c_ms = first(r"jbrestore: restored \d+ MiB in (\d+) ms", res.serial)
+        print(f"{run:3d}  {times['grub'][-1]:15.1f}  {times['kernel'][-1]:17.1f}"
+              f"  {times['c'][-1]:10.1f}  ({g_ms}, {k_ms}, {c_ms})", flush=True)
+        for disk in (rootfs, target, ide):
+            for suffix in ("g", "k", "c"):
+                try:
+                    os.unlink(disk[:disk.rindex(".")] + f".{suffix}{run}")
+                except OSError:
+                    pass
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(f"median ({runs} runs), power-on to kernel A running: jumpback through GRUB"
+          f" {med['grub']:.1f} s, jumpback by -kernel {med['kernel']:.1f} s, kernel C"
+          f" {med['c']:.1f} s; kernel C / jumpback: {med['c'] / med['grub']:.2f} (GRUB),"
+          f" {med['c'] / med['kernel']:.2f} (-kernel, like kernel C)", flush=True)
+    return med
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default="build")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--mem", default="256M,1G", help="kernel A's RAM, one hibernation each")
     ap.add_argument("--cache", default=os.environ.get("JUMPBACK_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "jumpback"))
     args = ap.parse_args()
@@ -67,32 +121,9 @@ def main():
     try:
         env = rt.Env(args.build, tmp, args.cache)
         env.prepare()
-        snap = rt.Snapshot(env, 2)
-        b_cmdline = first(r"^jumpback-hibernate: kernel B's command line: (.*)$", snap.serial)
         initrd = kernel_c_initrd(env, args.build)
-        times = {"jumpback": [], "kernel C": []}
-        print("run  jumpback_s  kernel_c_s  (restore inside: jumpback ms, kernel C ms)")
-        for run in range(args.runs):
-            rootfs, target, ide = snap.copy(f"j{run}")
-            res = rt.qemu.run(rt.machine(2, rootfs, target, ide, env.iso) + ["-boot", "d"],
-                              600, until=RESUMED)
-            if not re.search(RESUMED, res.serial, re.M):
-                raise SystemExit("jumpback did not resume kernel A\n" + res.describe())
-            times["jumpback"].append(res.seconds)
-            j_ms = first(r"jumpback: restored \d+ MiB in (\d+) ms", res.serial)
-            rootfs, target, ide = snap.copy(f"c{run}")
-            res = rt.qemu.run(rt.machine(2, rootfs, target, ide, env.iso)
-                              + ["-kernel", env.kernel, "-initrd", initrd, "-append",
-                                 b_cmdline + " loglevel=4 rdinit=/init"], 600, until=RESUMED)
-            if not re.search(RESUMED, res.serial, re.M):
-                raise SystemExit("kernel C did not resume kernel A\n" + res.describe())
-            times["kernel C"].append(res.seconds)
-            c_ms = first(r"jbrestore: restored \d+ MiB in (\d+) ms", res.serial)
-            print(f"{run:3d}  {times['jumpback'][-1]:10.1f}  {times['kernel C'][-1]:10.1f}"
-                  f"  ({j_ms}, {c_ms})", flush=True)
-        j, c = statistics.median(times["jumpback"]), statistics.median(times["kernel C"])
-        print(f"median: jumpback {j:.1f} s, kernel C {c:.1f} s, kernel C / jumpback {c / j:.2f}"
-              f" (power-on to kernel A running, {args.runs} runs)")
+        for mem in args.mem.split(","):
+            bench_mem(env, initrd, mem, args.runs)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
