@@ -30,11 +30,12 @@ def kernel_args(kernel, append):
 
 
 class Result:
-    def __init__(self, status, serial, timed_out, seconds):
+    def __init__(self, status, serial, timed_out, seconds, marks=None):
         self.status = status
         self.serial = serial
         self.timed_out = timed_out
         self.seconds = seconds
+        self.marks = marks or {}  # name: seconds from start when its regex first showed up
 
     def lines(self, prefix):
         return [l for l in self.serial.splitlines() if l.startswith(prefix)]
@@ -51,9 +52,12 @@ def _kill(proc):
         proc.wait()
 
 
-def run(args, timeout, until=None):
+def run(args, timeout, until=None, marks=None):
     """Runs QEMU with serial to a file. Stops it when it exits, when `until` (a regex) shows up
-    on serial, or after `timeout` seconds. Only the process started here is ever killed."""
+    on serial, or after `timeout` seconds. Only the process started here is ever killed.
+    marks ({name: regex}, for benchmarks) notes when each regex first shows up on serial, to
+    within the 50 ms poll."""
+    seen = {}
     with tempfile.TemporaryDirectory(prefix="jbq-") as tmp:
         serial_path = os.path.join(tmp, "serial.txt")
         cmd = [QEMU] + args + ["-serial", f"file:{serial_path}", "-monitor", "none"]
@@ -66,7 +70,11 @@ def run(args, timeout, until=None):
                 if time.monotonic() - start > timeout:
                     timed_out = True
                     break
-                if until and re.search(until, _read(serial_path), re.M):
+                text = _read(serial_path) if until or marks else ""
+                for name, regex in (marks or {}).items():
+                    if name not in seen and re.search(regex, text, re.M):
+                        seen[name] = time.monotonic() - start
+                if until and re.search(until, text, re.M):
                     break
                 time.sleep(0.05)
         finally:
@@ -75,7 +83,7 @@ def run(args, timeout, until=None):
         serial = _read(serial_path)
         if err.strip():
             serial += "\n[qemu stderr] " + err.strip()
-        return Result(proc.returncode, serial, timed_out, time.monotonic() - start)
+        return Result(proc.returncode, serial, timed_out, time.monotonic() - start, seen)
 
 
 def _read(path):
