@@ -505,6 +505,8 @@ static void corrupt(struct jbi_header *h, enum corruption c, u64 *image_bytes)
 		break;
 	case C_LIMITS:
 		h->nmem = JBI_MAX_MEM;
+		for (u32 i = 0; i < JBI_MAX_MEM; i++) /* sorted, touching, none overlapping */
+			h->mem[i] = (struct jbi_mem){ .start = (u64)i << 20, .len = 1u << 20, .type = 1 };
 		h->nseg = JBI_MAX_SEGS;
 		break;
 	case C_PAE:
@@ -542,8 +544,8 @@ static void test_check(void **state)
 		{ C_STATE, -JB_EBADIMG, "state 0x44454144" },
 		{ C_STATE_ZERO, -JB_EBADIMG, "state 0x00000000" },
 		{ C_FLAGS, -JB_EBADIMG, "flags 0x5" },
-		{ C_NMEM, -JB_EBADIMG, "129 memory map entries" },
-		{ C_NSEG, -JB_EBADIMG, "513 segments" },
+		{ C_NMEM, -JB_EBADIMG, "nmem=129 memory map entries" },
+		{ C_NSEG, -JB_EBADIMG, "nseg=513 segments" },
 		{ C_CHUNK_SIZE, -JB_EBADIMG, "chunk_size 0x0, this jumpback reads only 0x1000000" },
 		{ C_CHUNK_SIZE_4M, -JB_EBADIMG, "chunk_size 0x400000" },
 		{ C_HASH_OFFSET, -JB_EBADIMG, "hash_offset 0x3000, expected 0x2000" },
@@ -643,13 +645,13 @@ static void test_check_core(void **state)
 	assert_int_equal(jbi_check_core(&h, &core, &d), 0);
 	h.nchunk = 4099;
 	assert_int_equal(jbi_check_core(&h, &core, &d), -JB_EBADIMG);
-	assert_non_null(strstr(d.text, "lists 4099 chunk checksums, the core's segments make 4100"));
+	assert_non_null(strstr(d.text, "nchunk=4099 chunk checksums, but the core's segments make 4100"));
 	h.nchunk = 4101;
 	assert_int_equal(jbi_check_core(&h, &core, &d), -JB_EBADIMG);
 	h.nchunk = 4100;
 	h.nseg = 4;
 	assert_int_equal(jbi_check_core(&h, &core, &d), -JB_EBADIMG);
-	assert_non_null(strstr(d.text, "lists 4 segments, the core has 5 PT_LOAD"));
+	assert_non_null(strstr(d.text, "nseg=4, but the core behind it has 5 PT_LOAD"));
 }
 
 /* table_xxh64 is XXH64 (seed 0) of the table's nchunk * 8 bytes, and nothing after them. */
