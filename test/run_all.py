@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The whole suite behind `make test`: host unit tests (ASan+UBSan), the standalone fuzz runs
 of the parsers, partinfo against sfdisk/sgdisk/blkid, jbwrite against an independent reader,
-the QEMU tests, then the real-Linux round trip (test/linux/roundtrip.py). Closes with
+the bad-input corpus (test/corpus), the QEMU tests, then the real-Linux round trip (test/linux/roundtrip.py). Closes with
 'N passed, N failed' over all of them."""
 import argparse
 import os
@@ -94,7 +94,8 @@ def main():
             print(f"FAIL {name} (exit {rc}):\n{out[-3000:]}")
 
     sys.stdout.flush()
-    for what, script in (("qemu tests", os.path.join("qemu", "run_tests.py")),
+    for what, script in (("the bad-input corpus", os.path.join("corpus", "corpus.py")),
+                         ("qemu tests", os.path.join("qemu", "run_tests.py")),
                          # Its kernel build (about 10 minutes, once) is cached.
                          ("the linux round trip", os.path.join("linux", "roundtrip.py"))):
         p, f = runner(what, [sys.executable, os.path.join(HERE, script), "--build", args.build])
