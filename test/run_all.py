@@ -81,6 +81,8 @@ def main():
 
     for script, what in (("part/check_partinfo.py", "partinfo against sfdisk/sgdisk/blkid"),
                          ("jbwrite/check_jbwrite.py", "jbwrite against an independent reader"),
+                         ("jbwrite/check_interrupted.py",
+                          "jbwrite interrupted at every write, fsync and read"),
                          ("linux/check_scripts.py", "the kexec procedure's shell tools")):
         rc, out, secs = run([sys.executable, os.path.join(HERE, script), "--build", args.build],
                             600)
