@@ -56,6 +56,13 @@ static void check_image(int rc, const struct jb_diag *d, u64 byte)
 			  (unsigned long long)(byte / DISK_SECTOR_SIZE), d->text);
 }
 
+/* A disk read of the image's headers: a failure says which part was being read. */
+static void check_read(int rc, const struct jb_diag *d, const char *what)
+{
+	if (rc)
+		fatal_fmt(rc, "reading %s: %s", what, d->text);
+}
+
 static bool all_zero(const u8 *p, u32 n)
 {
 	for (u32 i = 0; i < n; i++)
@@ -90,9 +97,9 @@ static void read_hash_table(struct jb_diag *d)
 			  jbi.nchunk, (unsigned long long)((u64)jbi.nchunk * JBI_CHUNK_SIZE >> 30),
 			  STUB_MAX_CHUNKS, (u32)((u64)STUB_MAX_CHUNKS * JBI_CHUNK_SIZE >> 30));
 	if (jbi.nchunk)
-		check(disk_read_bytes(&disk, core_base + jbi.hash_offset, (uintptr_t)jbi_table,
-				      (u64)jbi.nchunk * 8, d),
-		      d);
+		check_read(disk_read_bytes(&disk, core_base + jbi.hash_offset, (uintptr_t)jbi_table,
+					   (u64)jbi.nchunk * 8, d),
+			   d, "the image's hash table");
 	check_image(jbi_check_table(&jbi, jbi_table, d), d, core_base + jbi.hash_offset);
 	kprintf("image: %u chunk checksums (XXH64 per 16 MiB), table XXH64 ok\n", jbi.nchunk);
 }
@@ -105,7 +112,8 @@ static void read_image_header(struct jb_diag *d)
 
 	core_base = loc.base_lba * DISK_SECTOR_SIZE;
 	core_bytes = area;
-	check(disk_read_bytes(&disk, core_base, (uintptr_t)&jbi, DISK_SECTOR_SIZE, d), d);
+	check_read(disk_read_bytes(&disk, core_base, (uintptr_t)&jbi, DISK_SECTOR_SIZE, d), d,
+		   "the first sector of the image");
 	if (all_zero((const u8 *)&jbi, DISK_SECTOR_SIZE))
 		fatal_fmt(-JB_EBADIMG,
 			  "%s LBA %llu: the sector is blank (all zeros), no image starts here (jbwrite"
@@ -115,7 +123,8 @@ static void read_image_header(struct jb_diag *d)
 	if (!jbi_has_magic(jbi.magic, sizeof(jbi.magic)))
 		return;
 	if (area >= JBI_HEADER_SIZE)
-		check(disk_read_bytes(&disk, core_base, (uintptr_t)&jbi, JBI_HEADER_SIZE, d), d);
+		check_read(disk_read_bytes(&disk, core_base, (uintptr_t)&jbi, JBI_HEADER_SIZE, d), d,
+			   "the image header");
 	check_image(jbi_check(&jbi, area, d), d, core_base);
 	fmt_time_utc(created, sizeof(created), jbi.created);
 	kprintf("image: jumpback image of kernel %s, written %s, %s\n", jbi.release, created,
@@ -141,7 +150,8 @@ static void read_headers(struct jb_diag *d)
 	u64 first = image_size < 4096 ? image_size : 4096;
 	u64 need;
 
-	check(disk_read_bytes(&disk, base, (uintptr_t)header_buf, first, d), d);
+	check_read(disk_read_bytes(&disk, base, (uintptr_t)header_buf, first, d), d,
+		   "the ELF header");
 	int rc = elfcore_headers_len(header_buf, first, image_size, &need, d);
 
 	if (rc != -JB_ETRUNC)
@@ -153,7 +163,8 @@ static void read_headers(struct jb_diag *d)
 			  loc.where, (unsigned long long)(base / DISK_SECTOR_SIZE),
 			  (unsigned long long)need, HEADER_BUF_SIZE);
 	if (!rc && need > first)
-		check(disk_read_bytes(&disk, base, (uintptr_t)header_buf, need, d), d);
+		check_read(disk_read_bytes(&disk, base, (uintptr_t)header_buf, need, d), d,
+			   "the ELF program headers");
 	if (!rc)
 		rc = elfcore_parse(header_buf, (size_t)(need > first ? need : first), image_size,
 				   &core, d);

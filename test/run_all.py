@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """The whole suite behind `make test`: host unit tests (ASan+UBSan), the standalone fuzz runs
-of the parsers, partinfo against sfdisk/sgdisk/blkid, jbwrite against an independent reader,
-the bad-input corpus (test/corpus), the QEMU tests, then the real-Linux round trip (test/linux/roundtrip.py). Closes with
+of the parsers, partinfo against sfdisk/sgdisk/blkid, jbwrite against an independent reader and
+interrupted at every write, the bad-input corpus (test/corpus), the disk-fault matrix
+(test/qemu/faults.py), the QEMU tests, then the real-Linux round trip (test/linux/roundtrip.py).
+Closes with
 'N passed, N failed' over all of them."""
 import argparse
 import os
@@ -97,6 +99,7 @@ def main():
 
     sys.stdout.flush()
     for what, script in (("the bad-input corpus", os.path.join("corpus", "corpus.py")),
+                         ("the fault matrix", os.path.join("qemu", "faults.py")),
                          ("qemu tests", os.path.join("qemu", "run_tests.py")),
                          # Its kernel build (about 10 minutes, once) is cached.
                          ("the linux round trip", os.path.join("linux", "roundtrip.py"))):
