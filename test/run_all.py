@@ -3,8 +3,7 @@
 of the parsers, partinfo against sfdisk/sgdisk/blkid, jbwrite against an independent reader and
 interrupted at every write, the bad-input corpus (test/corpus), the disk-fault matrix
 (test/qemu/faults.py), the QEMU tests, then the real-Linux round trip (test/linux/roundtrip.py).
-Closes with
-'N passed, N failed' over all of them."""
+Closes with 'N passed, N failed' over all of them."""
 import argparse
 import os
 import re
