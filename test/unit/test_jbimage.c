@@ -396,6 +396,12 @@ enum corruption {
 	C_RELEASE_FULL, /* 71 bytes and the NUL: fits */
 	C_LIMITS,       /* nmem and nseg at their maxima: fits */
 	C_PAE,
+	C_MEM_UNSORTED, /* entries 2 and 3 swapped */
+	C_MEM_OVERLAP,  /* entry 0 runs one byte into entry 1 */
+	C_MEM_EMPTY,    /* entry 4 of length 0 */
+	C_MEM_WRAP,     /* entry 4 runs past 2^64 */
+	C_MEM_TO_TOP,   /* entry 4 ends exactly at 2^64: fits */
+	C_MEM_SAME,     /* entry 3 starts where entry 2 does */
 };
 
 static void corrupt(struct jbi_header *h, enum corruption c, u64 *image_bytes)
@@ -512,6 +518,28 @@ static void corrupt(struct jbi_header *h, enum corruption c, u64 *image_bytes)
 	case C_PAE:
 		h->flags = JBI_FLAG_PAE;
 		break;
+	case C_MEM_UNSORTED: {
+		struct jbi_mem m = h->mem[2];
+
+		h->mem[2] = h->mem[3];
+		h->mem[3] = m;
+		break;
+	}
+	case C_MEM_OVERLAP:
+		h->mem[0].len += 1;
+		break;
+	case C_MEM_EMPTY:
+		h->mem[4].len = 0;
+		break;
+	case C_MEM_WRAP:
+		h->mem[4].len = 0 - h->mem[4].start + 1;
+		break;
+	case C_MEM_TO_TOP:
+		h->mem[4].len = 0 - h->mem[4].start;
+		break;
+	case C_MEM_SAME:
+		h->mem[3].start = h->mem[2].start;
+		break;
 	}
 	if (fix_crc)
 		h->header_crc = jbi_header_crc(h);
@@ -557,6 +585,16 @@ static void test_check(void **state)
 		{ C_CORE_HUGE, -JB_ETRUNC, "past the image" },
 		{ C_IMAGE_TINY, -JB_ETRUNC, "truncated" },
 		{ C_RELEASE, -JB_EBADIMG, "release" },
+		{ C_MEM_UNSORTED, -JB_EBADIMG,
+		  "memory map entry 3 starts at 0xf0000, below entry 2 at 0x100000 (entries must be"
+		  " sorted)" },
+		{ C_MEM_OVERLAP, -JB_EBADIMG,
+		  "memory map entry 1 (0x9fc00 +0x400) overlaps entry 0 (0x0 +0x9fc01)" },
+		{ C_MEM_EMPTY, -JB_EBADIMG, "memory map entry 4 (0xfffc0000 +0x0) is empty" },
+		{ C_MEM_WRAP, -JB_EBADIMG, "memory map entry 4 (0xfffc0000 +0xffffffff00040001) is"
+					  " empty or wraps past 2^64" },
+		{ C_MEM_TO_TOP, 0, "" },
+		{ C_MEM_SAME, -JB_EBADIMG, "memory map entry 3 (0xf0000 +0x7ee0000) overlaps entry 2" },
 	};
 	static struct jbi_header h;
 
