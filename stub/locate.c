@@ -49,7 +49,10 @@ static int table_read(struct disk *dk, struct jb_diag *d)
 			   &note);
 
 	if (rc)
-		return diag_fail(d, rc, "%s: %s", dk->name, note.text);
+		return diag_fail(d, rc,
+				 "%s: %s; repair the partition table, or name the whole disk (no :PART)"
+				 " with resume_offset=",
+				 dk->name, note.text);
 	if (note.text[0])
 		kprintf("warning: %s: %s\n", dk->name, note.text);
 	return 0;
@@ -95,7 +98,8 @@ static int locate_on_disk(const struct jb_options *o, struct disk_id id, struct 
 		p = part_by_number(&ptab, o->resume_part);
 		if (!p)
 			return diag_fail(d, -JB_ENODEV,
-					 "%s has no partition %u (%s table with %u partitions)",
+					 "%s has no partition %u (%s table with %u partitions); name one"
+					 " of its partitions, or the whole disk without :PART",
 					 dk->name, o->resume_part,
 					 !ptab.has_table ? "no" : ptab.gpt ? "a GPT" : "an MBR", ptab.n);
 	}
