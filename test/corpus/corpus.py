@@ -300,15 +300,32 @@ def raw_cases(c, base, entry, ram):
     return cases
 
 
-def elf32_x86_64_case(c):
-    """kexec-tools --elf32-core-headers on x86_64 writes ELFCLASS32 with EM_X86_64: legal, and
-    mode=auto takes 64-bit from e_machine."""
+def elf32_cases(c):
+    """ELF32 cores (kexec-tools' default on i386). With EM_X86_64 (kexec-tools
+    --elf32-core-headers on x86_64) it is legal, and mode=auto takes 64-bit from e_machine."""
     core, entry = c.mkcore("elf32.core", "--elf32")
-    data = bytearray(core)
-    struct.pack_into("<H", data, 18, 62)
-    return Case("raw ELF32 with EM_X86_64 (control: accepted, 64-bit)",
-                lambda p: write(p, data), None, f"resume=ahci:0 entry=0x{entry:x} dryrun",
-                ok=f"jumpback: dryrun: image checked; would jump to 0x{entry:08x} (64-bit)")
+    append = f"resume=ahci:0 entry=0x{entry:x}"
+
+    def patched(at, fmt, value):
+        data = bytearray(core)
+        struct.pack_into(fmt, data, at, value)
+        return lambda p: write(p, data)
+    phnum = struct.unpack_from("<H", core, 44)[0]
+    phoff = struct.unpack_from("<I", core, 28)[0]
+    memsz2 = struct.unpack_from("<I", core, phoff + 2 * 32 + 20)[0]  # a PT_LOAD with data
+    return [
+        Case("raw ELF32 with EM_X86_64 (control: accepted, 64-bit)", patched(18, "<H", 62), None,
+             append + " dryrun",
+             ok=f"jumpback: dryrun: image checked; would jump to 0x{entry:08x} (64-bit)"),
+        Case("raw ELF32 e_phentsize=56", patched(42, "<H", 56),
+             "ELF header: e_phentsize=56, but ELF32 program headers are 32 bytes", append),
+        Case("raw ELF32 e_phnum=0", patched(44, "<H", 0), "ELF header: e_phnum=0", append),
+        Case("raw ELF32 e_phoff past the image end", patched(28, "<I", 0xfffff000),
+             f"ELF header: {phnum} program headers at 0xfffff000 end at"
+             f" 0x{0xfffff000 + phnum * 32:x}, past the image end", append),
+        Case("raw ELF32 p_filesz > p_memsz", patched(phoff + 2 * 32 + 16, "<I", memsz2 + 1),
+             f"program header 2: p_filesz 0x{memsz2 + 1:x} exceeds p_memsz 0x{memsz2:x}", append),
+    ]
 
 
 def jbi_cases(c, base_core, entry, ram):
@@ -446,7 +463,7 @@ def main():
         c = Corpus(args.build, tmp, args.seed)
         base, entry = c.mkcore("base.core")
         ram = c.ram_ranges()
-        cases = (raw_cases(c, base, entry, ram) + [elf32_x86_64_case(c)]
+        cases = (raw_cases(c, base, entry, ram) + elf32_cases(c)
                  + jbi_cases(c, base, entry, ram))
         cases = [k for k in cases if args.k in k.name]
         passed = failed = 0
