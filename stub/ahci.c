@@ -357,8 +357,10 @@ static int ahci_controller_init(u32 controller, struct jb_diag *d)
 	if (done)
 		return 0;
 	if (!pci_find_class(AHCI_CLASS, AHCI_SUBCLASS, AHCI_PROGIF, controller, &host.pci))
-		return diag_fail(d, -JB_ENODEV, "no AHCI controller (PCI class 01:06:01) found; for a disk on another"
-				 " controller use resume=bios:0x80 or a scan, which falls back to the BIOS");
+		return diag_fail(d, -JB_ENODEV,
+				 "no AHCI controller (PCI class 01:06:01) found; for a disk on another"
+				 " controller use resume=bios:0x80 or a scan, which falls back to the"
+				 " BIOS");
 	pci_write16(host.pci, PCI_COMMAND,
 		    (u16)(pci_read16(host.pci, PCI_COMMAND) | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER));
 	host.abar = pci_read32(host.pci, PCI_BAR5) & ~0xFu;

@@ -171,7 +171,8 @@ int bios_disk_open(u8 drive, struct disk *out, struct jb_diag *d)
 		return diag_fail(d, -JB_ENODEV, "%s: int 13h AH=48h gave no drive size (AH=0x%02x)",
 				 bdisk.name, (r.eax >> 8) & 0xFF);
 	if (p->bytes_per_sector != DISK_SECTOR_SIZE)
-		return diag_fail(d, -JB_EUNSUPPORTED, "%s: %u-byte sectors (the BIOS path reads only 512); use a native"
+		return diag_fail(d, -JB_EUNSUPPORTED,
+				 "%s: %u-byte sectors (the BIOS path reads only 512); use a native"
 				 " driver (resume=ahci:PORT)",
 				 bdisk.name, p->bytes_per_sector);
 

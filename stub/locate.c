@@ -260,9 +260,10 @@ static int locate_by_scan(const struct jb_options *o, bool have_bios, struct dis
 	for (u32 i = 0; i < n; i++)
 		scan_disk(o, ids[i], dk, &s);
 	if (s.found == 0)
-		return diag_fail(d, -JB_ENODEV, "%s%s: no usable image found; seen: %s; hibernate again to write an"
-				 " image, or name its disk with resume=DISK[:PART]", what,
-				 o->resume == RESUME_AUTO ? "" : o->resume_name, s.seen);
+		return diag_fail(d, -JB_ENODEV,
+				 "%s%s: no usable image found; seen: %s; hibernate again to write an"
+				 " image, or name its disk with resume=DISK[:PART]",
+				 what, o->resume == RESUME_AUTO ? "" : o->resume_name, s.seen);
 	if (s.found > 1)
 		return diag_fail(d, -JB_ENODEV,
 				 "%s%s: %u candidates, name one with resume=DISK[:PART]: %s", what,

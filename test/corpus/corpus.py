@@ -364,7 +364,8 @@ def jbi_cases(c, base_core, entry, ram):
     jbi_case("version 3 (newer)", setf("version", 3),
              "image format version 3, this jumpback reads version 2; write the image again")
     jbi_case("version 1", setf("version", 1), "image format version 1 (jbhash64) is no longer read")
-    jbi_case("version 0", setf("version", 0), "image format version 0, this jumpback reads version 2")
+    jbi_case("version 0", setf("version", 0),
+             "image format version 0, this jumpback reads version 2")
     jbi_case("header_size 4096", setf("header_size", 4096),
              pre + "header_size 4096, expected 8192; the header is damaged")
     jbi_case("CRC wrong", lambda m: m.b.__setitem__(100, m.b[100] ^ 1),
@@ -396,8 +397,8 @@ def jbi_cases(c, base_core, entry, ram):
     big = (area // 8 // 4096 + 1) * 4096  # a table that alone outgrows the image area
     jbi_case(f"nchunk {big} (table past the partition)",
              lambda m: (m.__setitem__("nchunk", big), m.__setitem__("core_offset", 8192 + big * 8)),
-             pre + f"the hash table ({big} chunks) ends at 0x{8192 + big * 8:x}, past the image area"
-             f" (0x{area:x} bytes): the image is truncated")
+             pre + f"the hash table ({big} chunks) ends at 0x{8192 + big * 8:x}, past the image"
+             f" area (0x{area:x} bytes): the image is truncated")
 
     def more_chunks(m):
         m["nchunk"] = nchunk + 1  # same padded table, one zero entry more, its XXH64 right

@@ -72,7 +72,8 @@ class Matrix:
         blank = self.path("probe.img")
         with open(blank, "wb") as f:
             f.truncate(1 << 20)
-        res = qemu.run(qemu.machine_args() + qemu.kernel_args(self.stub, "resume=ahci:0 onerror=reboot")
+        res = qemu.run(qemu.machine_args()
+                       + qemu.kernel_args(self.stub, "resume=ahci:0 onerror=reboot")
                        + qemu.ahci_disk_args(blank), 60)
         ranges = re.findall(r"^jumpback:   RAM (0x[0-9a-f]+)-(0x[0-9a-f]+)$", res.serial, re.M)
         if not ranges:
