@@ -6,7 +6,7 @@
 #include "types.h"
 
 struct jb_diag {
-	char text[240];
+	char text[512];
 };
 
 /* Records the message and returns rc, so callers write `return diag_fail(d, -JB_EIO, ...)`. */

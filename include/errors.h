@@ -1,4 +1,8 @@
-/* The one list of error codes. Functions return 0 or -JB_Exxx; jb_strerror() names them. */
+/*
+ * The one list of error codes. Functions return 0 or -JB_Exxx; jb_strerror() names them for
+ * tests and tools' logic. Error lines never print these names: the specific message alone says
+ * what is wrong (docs/errors.md), and a generic class could contradict it.
+ */
 #ifndef JB_ERRORS_H
 #define JB_ERRORS_H
 

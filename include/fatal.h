@@ -8,7 +8,10 @@
 /* Chooses what the fatal path does after printing (onerror=). */
 void fatal_set_onerror(enum jb_onerror how);
 
-/* Prints `jumpback: error: <text> (<code text>)` and stops. Never returns. */
+/*
+ * Prints `jumpback: error: <text>; nothing was jumped to` and stops. Never returns. The text
+ * follows docs/errors.md: what is wrong, where, what to do; no generic words for the code.
+ */
 void fatal(int rc, const struct jb_diag *d) __attribute__((noreturn));
 void fatal_fmt(int rc, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 

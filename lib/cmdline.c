@@ -276,6 +276,7 @@ int cmdline_parse(const char *cmdline, struct jb_options *o, struct jb_diag *d)
 		if (path_word)
 			continue;
 		if (!parse_word(w, o) && rc == 0)
-			rc = diag_fail(d, -JB_ECMDLINE, "bad value in '%.*s'", (int)w.len, w.s);
+			rc = diag_fail(d, -JB_ECMDLINE, "bad value in '%.*s'; docs/cmdline.md lists each key's values",
+				       (int)w.len, w.s);
 	}
 }

@@ -146,7 +146,8 @@ static int plan_stage_live(const struct plan_input *in, struct plan *p, struct j
 
 			return diag_fail(d, -JB_ELIVE,
 					 "segment %u (0x%llx-0x%llx) covers the %s (0x%llx-0x%llx) and no"
-					 " free hole of %llu KiB is left below 0x%llx to stage it in",
+					 " free hole of %llu KiB is left below 0x%llx to stage it in; leave"
+					 " kernel B's window, where jumpback loads, out of the snapshot",
 					 seg, (unsigned long long)in->core->seg[seg].paddr,
 					 (unsigned long long)(in->core->seg[seg].paddr +
 							      in->core->seg[seg].memsz),
@@ -282,13 +283,14 @@ static int plan_check_segment(const struct plan_input *in, u32 i, struct jb_diag
 	if (end > in->addr_limit)
 		return diag_fail(d, -JB_EUNSUPPORTED,
 				 "segment %u (0x%llx-0x%llx) ends above 0x%llx, which this build cannot"
-				 " reach",
+				 " reach; restore it with a build that reaches that far",
 				 i, (unsigned long long)start, (unsigned long long)end,
 				 (unsigned long long)in->addr_limit);
 	if (!ram_map_contains(in->ram, start, end))
 		return diag_fail(d, -JB_ENOTRAM,
 				 "segment %u (0x%llx-0x%llx) is not inside usable RAM of this machine's"
-				 " memory map; was the snapshot taken on another machine or with more RAM?",
+				 " memory map (not usable RAM now, or the VGA hole, ROM or MMIO); resume"
+				 " on the machine the snapshot was taken on, with the same RAM",
 				 i, (unsigned long long)start, (unsigned long long)end);
 	return 0;
 }
@@ -339,7 +341,8 @@ int plan_build(const struct plan_input *in, struct plan *out, struct jb_diag *d)
 	if (in->final_size && !hole_find(in, out, in->final_size, &out->final_at))
 		return diag_fail(d, -JB_ELIVE,
 				 "no free hole of %llu KiB below 0x%llx for the final copier and"
-				 " hand-off: the image covers nearly all RAM",
+				 " hand-off: the image covers nearly all RAM; leave kernel B's window out"
+				 " of the snapshot",
 				 (unsigned long long)(in->final_size >> 10),
 				 (unsigned long long)in->stage_limit);
 	rc = plan_final_copies(out, d);

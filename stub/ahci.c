@@ -357,7 +357,10 @@ static int ahci_controller_init(u32 controller, struct jb_diag *d)
 	if (done)
 		return 0;
 	if (!pci_find_class(AHCI_CLASS, AHCI_SUBCLASS, AHCI_PROGIF, controller, &host.pci))
-		return diag_fail(d, -JB_ENODEV, "no AHCI controller (PCI class 01:06:01) found");
+		return diag_fail(d, -JB_ENODEV,
+				 "no AHCI controller (PCI class 01:06:01) found; for a disk on another"
+				 " controller use resume=bios:0x80 or a scan, which falls back to the"
+				 " BIOS");
 	pci_write16(host.pci, PCI_COMMAND,
 		    (u16)(pci_read16(host.pci, PCI_COMMAND) | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER));
 	host.abar = pci_read32(host.pci, PCI_BAR5) & ~0xFu;
@@ -399,7 +402,8 @@ int ahci_open(u32 controller, u32 port, struct disk *out, struct jb_diag *d)
 		return rc;
 	if (port >= AHCI_MAX_PORTS || !(host.pi & (1u << port)))
 		return diag_fail(d, -JB_ENODEV,
-				 "AHCI port %u is not implemented (ports implemented: PI=0x%x)", port,
+				 "AHCI port %u is not implemented (ports implemented: PI=0x%x); name"
+				 " the image's port in resume=ahci:PORT", port,
 				 host.pi);
 	if (host.port_open)
 		ahci_port_stop(host.port);
@@ -407,7 +411,8 @@ int ahci_open(u32 controller, u32 port, struct disk *out, struct jb_diag *d)
 	host.port_open = false;
 	fmt_buf(host.name, sizeof(host.name), "ahci:%u", port);
 	if (port_wait(port, PX_SSTS, PX_SSTS_DET_MASK, PX_SSTS_DET_PRESENT, AHCI_LINK_WAIT_MS))
-		return diag_fail(d, -JB_ENODEV, "no disk on AHCI port %u (PxSSTS=0x%x)", port,
+		return diag_fail(d, -JB_ENODEV, "no disk on AHCI port %u (PxSSTS=0x%x); name the image's port in"
+				 " resume=ahci:PORT, or use resume=auto", port,
 				 port_read(port, PX_SSTS));
 	rc = ahci_port_start(port);
 	if (rc)

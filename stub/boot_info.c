@@ -131,6 +131,7 @@ int boot_info_read(u32 magic, u32 mbi_addr, struct boot_info *bi, struct jb_diag
 	if (magic == MB2_BOOTLOADER_MAGIC)
 		return boot_info_mb2(mbi_addr, bi, d);
 	return diag_fail(d, -JB_EINVAL,
-			 "not started by a Multiboot loader (EAX=0x%08x, expected 0x%08x or 0x%08x)",
+			 "not started by a Multiboot loader (EAX=0x%08x, expected 0x%08x or 0x%08x);"
+			 " load jumpback with GRUB's multiboot or multiboot2, or QEMU -kernel",
 			 magic, MB1_BOOTLOADER_MAGIC, MB2_BOOTLOADER_MAGIC);
 }

@@ -25,6 +25,17 @@ static void disk_retry_note(const struct jb_diag *d, u32 attempt)
 	kprintf("warning: %s (attempt %u of %u)\n", d->text, attempt, DISK_READ_TRIES);
 }
 
+/* The last attempt failed too: the message says so and what to do (docs/errors.md). */
+static int disk_give_up(struct jb_diag *d, int rc)
+{
+	struct jb_diag last = *d;
+
+	return diag_fail(d, rc,
+			 "%s; tried %u times: the disk fails there, check its health and cabling,"
+			 " or write the image to another disk",
+			 last.text, DISK_READ_TRIES);
+}
+
 /* Attempts `first` to DISK_READ_TRIES of a synchronous read. */
 static int disk_read_tries(struct disk *dk, u64 lba, u32 count, u64 phys, u32 first,
 			   struct jb_diag *d)
@@ -33,7 +44,9 @@ static int disk_read_tries(struct disk *dk, u64 lba, u32 count, u64 phys, u32 fi
 
 	for (u32 attempt = first; rc == 0; attempt++) {
 		rc = dk->ops->read(dk, lba, count, phys, d);
-		if (rc == 0 || attempt == DISK_READ_TRIES)
+		if (rc && attempt == DISK_READ_TRIES)
+			return disk_give_up(d, rc);
+		if (rc == 0)
 			return rc;
 		disk_retry_note(d, attempt);
 		rc = 0;
@@ -56,7 +69,9 @@ int disk_write_sectors(struct disk *dk, u64 lba, u32 count, const void *buf, str
 		return diag_fail(d, -JB_EUNSUPPORTED, "%s: the driver cannot write", dk->name);
 	for (u32 attempt = 1; rc == 0; attempt++) {
 		rc = dk->ops->write(dk, lba, count, buf, d);
-		if (rc == 0 || attempt == DISK_READ_TRIES)
+		if (rc && attempt == DISK_READ_TRIES)
+			return disk_give_up(d, rc);
+		if (rc == 0)
 			return rc;
 		disk_retry_note(d, attempt);
 		rc = 0;

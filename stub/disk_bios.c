@@ -156,7 +156,8 @@ int bios_disk_open(u8 drive, struct disk *out, struct jb_diag *d)
 	if (bios_failed(&r) || (r.ebx & 0xFFFF) != EDD_MAGIC_OUT || !(r.ecx & EDD_API_PACKET))
 		return diag_fail(d, -JB_ENODEV,
 				 "%s: no such BIOS disk, or no int 13h extensions (AH=41h: CF=%u"
-				 " BX=0x%04x CX=0x%04x)",
+				 " BX=0x%04x CX=0x%04x); check the drive in resume=bios:0xDRIVE (0x80 is"
+				 " the first hard disk)",
 				 bdisk.name, r.eflags & EFLAGS_CF, r.ebx & 0xFFFF, r.ecx & 0xFFFF);
 
 	struct edd_params *p = (struct edd_params *)(uintptr_t)BIOS_REQUEST;
@@ -170,7 +171,9 @@ int bios_disk_open(u8 drive, struct disk *out, struct jb_diag *d)
 		return diag_fail(d, -JB_ENODEV, "%s: int 13h AH=48h gave no drive size (AH=0x%02x)",
 				 bdisk.name, (r.eax >> 8) & 0xFF);
 	if (p->bytes_per_sector != DISK_SECTOR_SIZE)
-		return diag_fail(d, -JB_EUNSUPPORTED, "%s: %u-byte sectors (only 512 are supported)",
+		return diag_fail(d, -JB_EUNSUPPORTED,
+				 "%s: %u-byte sectors (the BIOS path reads only 512); use a native"
+				 " driver (resume=ahci:PORT)",
 				 bdisk.name, p->bytes_per_sector);
 
 	*out = (struct disk){

@@ -26,7 +26,8 @@ void fatal(int rc, const struct jb_diag *d)
 {
 	__asm__ volatile("cli");
 	console_end_line();
-	kprintf("error: %s (%s); nothing was jumped to\n", d ? d->text : "", jb_strerror(rc));
+	(void)rc; /* the code's class name would be generic; the text says what, where, what to do */
+	kprintf("error: %s; nothing was jumped to\n", d ? d->text : "");
 	fatal_stop();
 }
 

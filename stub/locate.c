@@ -49,7 +49,10 @@ static int table_read(struct disk *dk, struct jb_diag *d)
 			   &note);
 
 	if (rc)
-		return diag_fail(d, rc, "%s: %s", dk->name, note.text);
+		return diag_fail(d, rc,
+				 "%s: %s; repair the partition table, or name the whole disk (no :PART)"
+				 " with resume_offset=",
+				 dk->name, note.text);
 	if (note.text[0])
 		kprintf("warning: %s: %s\n", dk->name, note.text);
 	return 0;
@@ -95,7 +98,8 @@ static int locate_on_disk(const struct jb_options *o, struct disk_id id, struct 
 		p = part_by_number(&ptab, o->resume_part);
 		if (!p)
 			return diag_fail(d, -JB_ENODEV,
-					 "%s has no partition %u (%s table with %u partitions)",
+					 "%s has no partition %u (%s table with %u partitions); name one"
+					 " of its partitions, or the whole disk without :PART",
 					 dk->name, o->resume_part,
 					 !ptab.has_table ? "no" : ptab.gpt ? "a GPT" : "an MBR", ptab.n);
 	}
@@ -256,8 +260,10 @@ static int locate_by_scan(const struct jb_options *o, bool have_bios, struct dis
 	for (u32 i = 0; i < n; i++)
 		scan_disk(o, ids[i], dk, &s);
 	if (s.found == 0)
-		return diag_fail(d, -JB_ENODEV, "%s%s: nothing found; seen: %s", what,
-				 o->resume == RESUME_AUTO ? "" : o->resume_name, s.seen);
+		return diag_fail(d, -JB_ENODEV,
+				 "%s%s: no usable image found; seen: %s; hibernate again to write an"
+				 " image, or name its disk with resume=DISK[:PART]",
+				 what, o->resume == RESUME_AUTO ? "" : o->resume_name, s.seen);
 	if (s.found > 1)
 		return diag_fail(d, -JB_ENODEV,
 				 "%s%s: %u candidates, name one with resume=DISK[:PART]: %s", what,

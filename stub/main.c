@@ -50,6 +50,29 @@ static void check(int rc, const struct jb_diag *d)
 		fatal(rc, d);
 }
 
+/* A check of the image's contents: the message gains where on the disk it looked. */
+static void check_image(int rc, const struct jb_diag *d, u64 byte)
+{
+	if (rc)
+		fatal_fmt(rc, "%s LBA %llu: %s", loc.where,
+			  (unsigned long long)(byte / DISK_SECTOR_SIZE), d->text);
+}
+
+/* A disk read of the image's headers: a failure says which part was being read. */
+static void check_read(int rc, const struct jb_diag *d, const char *what)
+{
+	if (rc)
+		fatal_fmt(rc, "reading %s: %s", what, d->text);
+}
+
+static bool all_zero(const u8 *p, u32 n)
+{
+	for (u32 i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
 static void print_ram_map(void)
 {
 	u64 total = 0;
@@ -76,10 +99,10 @@ static void read_hash_table(struct jb_diag *d)
 			  jbi.nchunk, (unsigned long long)((u64)jbi.nchunk * JBI_CHUNK_SIZE >> 30),
 			  STUB_MAX_CHUNKS, (u32)((u64)STUB_MAX_CHUNKS * JBI_CHUNK_SIZE >> 30));
 	if (jbi.nchunk)
-		check(disk_read_bytes(&disk, core_base + jbi.hash_offset, (uintptr_t)jbi_table,
-				      (u64)jbi.nchunk * 8, d),
-		      d);
-	check(jbi_check_table(&jbi, jbi_table, d), d);
+		check_read(disk_read_bytes(&disk, core_base + jbi.hash_offset, (uintptr_t)jbi_table,
+					   (u64)jbi.nchunk * 8, d),
+			   d, "the image's hash table");
+	check_image(jbi_check_table(&jbi, jbi_table, d), d, core_base + jbi.hash_offset);
 	kprintf("image: %u chunk checksums (XXH64 per 16 MiB), table XXH64 ok\n", jbi.nchunk);
 }
 
@@ -91,20 +114,29 @@ static void read_image_header(struct jb_diag *d)
 
 	core_base = loc.base_lba * DISK_SECTOR_SIZE;
 	core_bytes = area;
-	check(disk_read_bytes(&disk, core_base, (uintptr_t)&jbi, DISK_SECTOR_SIZE, d), d);
+	check_read(disk_read_bytes(&disk, core_base, (uintptr_t)&jbi, DISK_SECTOR_SIZE, d), d,
+		   "the first sector of the image");
+	if (all_zero((const u8 *)&jbi, DISK_SECTOR_SIZE))
+		fatal_fmt(-JB_EBADIMG,
+			  "%s LBA %llu: the sector is blank (all zeros), no image starts here (jbwrite"
+			  " zeroes the header until the image is complete); write the image again, or"
+			  " check resume= and resume_offset=",
+			  loc.where, (unsigned long long)loc.base_lba);
 	if (!jbi_has_magic(jbi.magic, sizeof(jbi.magic)))
 		return;
 	if (area >= JBI_HEADER_SIZE)
-		check(disk_read_bytes(&disk, core_base, (uintptr_t)&jbi, JBI_HEADER_SIZE, d), d);
-	check(jbi_check(&jbi, area, d), d);
+		check_read(disk_read_bytes(&disk, core_base, (uintptr_t)&jbi, JBI_HEADER_SIZE, d), d,
+			   "the image header");
+	check_image(jbi_check(&jbi, area, d), d, core_base);
 	fmt_time_utc(created, sizeof(created), jbi.created);
 	kprintf("image: jumpback image of kernel %s, written %s, %s\n", jbi.release, created,
 		jbi.state == JBI_STATE_USED ? "already used" : "not used yet");
 	if (jbi.state == JBI_STATE_USED)
 		fatal_fmt(-JB_EBADIMG,
-			  "the image on %s was resumed once already (marked used); resuming it again"
-			  " would bring back a stale system: write a new image",
-			  loc.where);
+			  "%s LBA %llu: the image was resumed once already (marked used); resuming it"
+			  " again would bring back a stale system: hibernate again to write a new"
+			  " image (boot with keep to resume an image several times)",
+			  loc.where, (unsigned long long)loc.base_lba);
 	have_jbi = true;
 	if (opts.verify != VERIFY_OFF)
 		read_hash_table(d);
@@ -120,26 +152,35 @@ static void read_headers(struct jb_diag *d)
 	u64 first = image_size < 4096 ? image_size : 4096;
 	u64 need;
 
-	check(disk_read_bytes(&disk, base, (uintptr_t)header_buf, first, d), d);
-	check(elfcore_headers_len(header_buf, first, image_size, &need, d), d);
-	if (need > HEADER_BUF_SIZE)
-		fatal_fmt(-JB_ETOOBIG, "ELF program headers end at 0x%llx, beyond the %u bytes read",
-			  (unsigned long long)need, HEADER_BUF_SIZE);
-	if (need > first)
-		check(disk_read_bytes(&disk, base, (uintptr_t)header_buf, need, d), d);
-	int rc = elfcore_parse(header_buf, (size_t)(need > first ? need : first), image_size, &core,
-			       d);
+	check_read(disk_read_bytes(&disk, base, (uintptr_t)header_buf, first, d), d,
+		   "the ELF header");
+	int rc = elfcore_headers_len(header_buf, first, image_size, &need, d);
 
+	if (rc != -JB_ETRUNC)
+		check_image(rc, d, base);
+	if (!rc && need > HEADER_BUF_SIZE)
+		fatal_fmt(-JB_ETOOBIG,
+			  "%s LBA %llu: ELF header: program headers end at byte 0x%llx, past the %u"
+			  " bytes this jumpback reads for them; write a core with fewer segments",
+			  loc.where, (unsigned long long)(base / DISK_SECTOR_SIZE),
+			  (unsigned long long)need, HEADER_BUF_SIZE);
+	if (!rc && need > first)
+		check_read(disk_read_bytes(&disk, base, (uintptr_t)header_buf, need, d), d,
+			   "the ELF program headers");
+	if (!rc)
+		rc = elfcore_parse(header_buf, (size_t)(need > first ? need : first), image_size,
+				   &core, d);
 	if (rc == -JB_ETRUNC)
-		fatal_fmt(rc, "%s; %s ends at LBA %llu (%llu sectors from sector %llu)", d->text,
-			  loc.where, (unsigned long long)(loc.base_lba + loc.sectors),
+		fatal_fmt(rc, "%s LBA %llu: %s (%s ends at LBA %llu, %llu sectors from LBA %llu)",
+			  loc.where, (unsigned long long)(base / DISK_SECTOR_SIZE), d->text, loc.where,
+			  (unsigned long long)(loc.base_lba + loc.sectors),
 			  (unsigned long long)loc.sectors, (unsigned long long)loc.base_lba);
-	check(rc, d);
+	check_image(rc, d, base);
 	kprintf("image: ELF%u core, %s, %u PT_LOAD segments, %u notes, on %s at sector %llu\n",
 		core.elf_class, core.machine == EM_X86_64 ? "x86_64" : "i386", core.nseg,
 		core.nnotes, loc.where, (unsigned long long)(base / DISK_SECTOR_SIZE));
 	if (have_jbi)
-		check(jbi_check_core(&jbi, &core, d), d);
+		check_image(jbi_check_core(&jbi, &core, d), d, loc.base_lba * DISK_SECTOR_SIZE);
 }
 
 static bool entry_in_image(u64 entry)
@@ -164,15 +205,23 @@ static void choose_handoff(void)
 		mode = core.machine == EM_X86_64 ? MODE_64 : MODE_32;
 	if (!opts.entry_set && !have_jbi)
 		fatal_fmt(-JB_ECMDLINE,
-			  "no entry= given: a raw vmcore needs kernel A's jump-back entry"
-			  " (kexec_jump_back_entry from kernel B) on the command line");
+			  "no entry= given: the raw vmcore on %s needs kernel A's jump-back entry"
+			  " on the command line: add entry=ADDR (kexec_jump_back_entry= from kernel"
+			  " B's command line), or write a jumpback image with jbwrite",
+			  loc.where);
 	if (mode == MODE_32 && entry >= ADDR_LIMIT_32)
-		fatal_fmt(-JB_ECMDLINE, "entry 0x%llx is above 4 GiB; a 32-bit entry must be below",
+		fatal_fmt(-JB_ECMDLINE,
+			  "entry 0x%llx is above 4 GiB, out of reach in 32-bit mode; give mode=64 for"
+			  " an x86_64 kernel A, or the right entry=",
 			  (unsigned long long)entry);
 	if (!entry_in_image(entry))
 		fatal_fmt(-JB_EBADIMG,
-			  "entry 0x%llx (%s) is not inside any segment of the image",
-			  (unsigned long long)entry, opts.entry_set ? "entry=" : "image header");
+			  "entry 0x%llx (%s) is not inside any of the %u segments of the image on"
+			  " %s; %s",
+			  (unsigned long long)entry, opts.entry_set ? "entry=" : "image header",
+			  core.nseg, loc.where,
+			  opts.entry_set ? "give kernel B's kexec_jump_back_entry= as entry="
+					 : "the header is damaged; write the image again with jbwrite");
 	handoff = (struct final_handoff){
 		.mode = mode == MODE_64 ? 64 : 32,
 		.pae = pae,
@@ -247,27 +296,41 @@ static void mark_used(struct jb_diag *d)
 	static u8 sector[DISK_SECTOR_SIZE] __attribute__((aligned(512)));
 	u64 lba = loc.base_lba;
 	const u32 used = JBI_STATE_USED;
-
-	check(disk_read_bytes(&disk, lba * DISK_SECTOR_SIZE, (uintptr_t)sector, sizeof(sector), d),
-	      d);
-	if (!jbi_has_magic(sector, sizeof(sector)))
-		fatal_fmt(-JB_EIO, "the image header on %s changed during the restore", loc.where);
-	copy_bytes(sector + JBI_STATE_OFFSET, &used, sizeof(used));
-	int rc = disk_write_sectors(&disk, lba, 1, sector, d);
+	int rc = disk_read_bytes(&disk, lba * DISK_SECTOR_SIZE, (uintptr_t)sector, sizeof(sector), d);
 
 	if (rc)
-		fatal_fmt(rc, "could not mark the image used (%s); boot with keep to resume without"
-			      " marking it", d->text);
+		fatal_fmt(rc,
+			  "%s LBA %llu: could not read the image header to mark it used (%s); boot"
+			  " with keep to resume without marking it",
+			  loc.where, (unsigned long long)lba, d->text);
+	if (!jbi_has_magic(sector, sizeof(sector)))
+		fatal_fmt(-JB_EIO,
+			  "%s LBA %llu: the image header read back to mark it used has no JUMPBACK"
+			  " magic: the disk returned other data than at the start; check the disk,"
+			  " then boot again",
+			  loc.where, (unsigned long long)lba);
+	copy_bytes(sector + JBI_STATE_OFFSET, &used, sizeof(used));
+	rc = disk_write_sectors(&disk, lba, 1, sector, d);
+	if (rc)
+		fatal_fmt(rc,
+			  "%s LBA %llu: could not mark the image used (%s); boot with keep to resume"
+			  " without marking it",
+			  loc.where, (unsigned long long)lba, d->text);
 	zero_bytes(sector, sizeof(sector));
-	check(disk_read_bytes(&disk, lba * DISK_SECTOR_SIZE, (uintptr_t)sector, sizeof(sector), d),
-	      d);
+	rc = disk_read_bytes(&disk, lba * DISK_SECTOR_SIZE, (uintptr_t)sector, sizeof(sector), d);
+	if (rc)
+		fatal_fmt(rc,
+			  "%s LBA %llu: could not read the used mark back (%s); the image may be"
+			  " marked used already, so boot with keep to resume it",
+			  loc.where, (unsigned long long)lba, d->text);
 	u32 state;
 
 	copy_bytes(&state, sector + JBI_STATE_OFFSET, sizeof(state));
 	if (state != JBI_STATE_USED)
-		fatal_fmt(-JB_EIO, "the image on %s did not stay marked used (state 0x%08x after"
-				   " writing); boot with keep to resume without marking it",
-			  loc.where, state);
+		fatal_fmt(-JB_EIO,
+			  "%s LBA %llu: the image did not stay marked used (state 0x%08x read back"
+			  " after writing USED); boot with keep to resume without marking it",
+			  loc.where, (unsigned long long)lba, state);
 	kprintf("image marked used on %s (LBA %llu)\n", loc.where, (unsigned long long)lba);
 }
 
@@ -300,7 +363,7 @@ void jb_main(u32 magic, u32 mbi_addr)
 	read_image_header(&d);
 	read_headers(&d);
 	if (have_jbi)
-		check(jbi_memmap_check(&jbi, &ram, &d), &d);
+		check_image(jbi_memmap_check(&jbi, &ram, &d), &d, loc.base_lba * DISK_SECTOR_SIZE);
 	choose_handoff();
 	build_plan(&d);
 	u64 t0 = timer_now_us();

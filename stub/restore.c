@@ -107,8 +107,8 @@ static int verify_finish(struct verify *v, struct jb_diag *d)
 
 	if (v->pos != s->filesz)
 		return diag_fail(d, -JB_EMISMATCH,
-				 "segment %u: 0x%llx of its 0x%llx bytes of file data were read and"
-				 " checked",
+				 "internal: segment %u: 0x%llx of its 0x%llx bytes of file data were"
+				 " read and checked",
 				 v->seg, (unsigned long long)v->pos, (unsigned long long)s->filesz);
 	if (v->pos % JBI_CHUNK_SIZE)
 		rc = verify_chunk_end(v, d);
@@ -273,13 +273,15 @@ static int restore_op(const struct restore_src *src, const struct plan_op *op, b
 		if (diff < n && op->kind == PLAN_CHECK)
 			return diag_fail(d, -JB_EMISMATCH,
 					 "segment %u overlaps an earlier segment at 0x%llx but holds"
-					 " different data (0x%02x, earlier 0x%02x)",
+					 " different data (0x%02x, earlier 0x%02x); the core is inconsistent:"
+					 " write it again from kernel B's /proc/vmcore",
 					 op->seg, (unsigned long long)(op->dest + done + diff),
 					 restore_scratch[diff], got);
 		if (diff < n)
 			return diag_fail(d, -JB_EMISMATCH,
 					 "segment %u zero-fills 0x%llx, where an earlier segment holds"
-					 " data (0x%02x)",
+					 " data (0x%02x); the core is inconsistent: write it again from kernel"
+					 " B's /proc/vmcore",
 					 op->seg, (unsigned long long)(op->dest + done + diff), got);
 		done += n;
 		progress_add(pr, n);
@@ -316,7 +318,7 @@ int restore_run(const struct restore_src *src, const struct plan *p, bool dryrun
 				   (p->op[i].kind == PLAN_READ || p->op[i].kind == PLAN_CHECK);
 		if (!has_data)
 			return diag_fail(d, -JB_EMISMATCH,
-					 "segment %u has 0x%llx bytes of file data, but none was read"
+					 "internal: segment %u has 0x%llx bytes of file data, but none was read"
 					 " and checked",
 					 s, (unsigned long long)src->core->seg[s].filesz);
 	}

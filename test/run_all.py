@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The whole suite behind `make test`: host unit tests (ASan+UBSan), the standalone fuzz runs
-of the parsers, partinfo against sfdisk/sgdisk/blkid, jbwrite against an independent reader,
-the QEMU tests, then the real-Linux round trip (test/linux/roundtrip.py). Closes with
-'N passed, N failed' over all of them."""
+of the parsers, partinfo against sfdisk/sgdisk/blkid, jbwrite against an independent reader and
+interrupted at every write, the bad-input corpus (test/corpus), the disk-fault matrix
+(test/qemu/faults.py), the QEMU tests, then the real-Linux round trip (test/linux/roundtrip.py).
+Closes with 'N passed, N failed' over all of them."""
 import argparse
 import os
 import re
@@ -81,6 +82,8 @@ def main():
 
     for script, what in (("part/check_partinfo.py", "partinfo against sfdisk/sgdisk/blkid"),
                          ("jbwrite/check_jbwrite.py", "jbwrite against an independent reader"),
+                         ("jbwrite/check_interrupted.py",
+                          "jbwrite interrupted at every write, fsync and read"),
                          ("linux/check_scripts.py", "the kexec procedure's shell tools")):
         rc, out, secs = run([sys.executable, os.path.join(HERE, script), "--build", args.build],
                             600)
@@ -94,7 +97,9 @@ def main():
             print(f"FAIL {name} (exit {rc}):\n{out[-3000:]}")
 
     sys.stdout.flush()
-    for what, script in (("qemu tests", os.path.join("qemu", "run_tests.py")),
+    for what, script in (("the bad-input corpus", os.path.join("corpus", "corpus.py")),
+                         ("the fault matrix", os.path.join("qemu", "faults.py")),
+                         ("qemu tests", os.path.join("qemu", "run_tests.py")),
                          # Its kernel build (about 10 minutes, once) is cached.
                          ("the linux round trip", os.path.join("linux", "roundtrip.py"))):
         p, f = runner(what, [sys.executable, os.path.join(HERE, script), "--build", args.build])

@@ -4,7 +4,7 @@
 # Does nothing when all are present; otherwise runs apt-get update once, then installs.
 set -eu
 
-PACKAGES="make gcc gcc-multilib nasm binutils python3 qemu-system-x86 libcmocka-dev libxxhash-dev python3-xxhash grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools ovmf isolinux syslinux-common fdisk gdisk"
+PACKAGES="make gcc gcc-multilib nasm binutils python3 qemu-system-x86 libcmocka-dev libxxhash-dev python3-xxhash grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools ovmf isolinux syslinux-common fdisk gdisk strace"
 # The real-Linux round trip: kernels A and B built from Debian's source package, kernel B's
 # busybox, Debian's kexec, kernel A's ext2 root disk.
 PACKAGES="$PACKAGES linux-source-6.12 bc bison flex libelf-dev xz-utils cpio busybox-static kexec-tools e2fsprogs"

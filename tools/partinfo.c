@@ -187,7 +187,7 @@ int main(int argc, char **argv)
 
 	close(img.fd);
 	if (rc) {
-		fprintf(stderr, "partinfo: error: %s: %s: %s\n", argv[1], jb_strerror(rc), d.text);
+		fprintf(stderr, "partinfo: error: %s: %s\n", argv[1], d.text);
 		return 1;
 	}
 	print_table(argv[1], &img, &table, &d);

@@ -109,7 +109,7 @@ int main(int argc, char **argv)
 		rc = elfcore_parse(hdr, (size_t)need, UINT64_MAX, &core, &d);
 	}
 	if (rc)
-		die("%s: %s: %s", image, jb_strerror(rc), d.text);
+		die("%s: %s", image, d.text);
 	u8 *buf = malloc(CHUNK_SIZE);
 
 	if (!buf)

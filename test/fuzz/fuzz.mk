@@ -58,9 +58,23 @@ fuzz-part: $(FUZZ_PART_LIBFUZZER_BIN) $(FUZZ_PART_BIN)
 	$(Q)cd $(BUILD)/fuzz && ./$(notdir $(FUZZ_PART_LIBFUZZER_BIN)) -max_total_time=$(FUZZ_TIME) \
 		-max_len=65536 -print_final_stats=1 corpus-part
 
-# The jumpback image header checks (test/fuzz/fuzz_jbimage.c); standalone only, in the suite.
+# The jumpback image header checks (test/fuzz/fuzz_jbimage.c): standalone in the suite,
+# `make fuzz-jbimage` under libFuzzer for FUZZ_TIME seconds.
 FUZZ_JBI_SRC := test/fuzz/fuzz_jbimage.c
 FUZZ_JBI_BIN := $(BUILD)/fuzz/fuzz_jbimage
+FUZZ_JBI_LIBFUZZER_BIN := $(BUILD)/fuzz/fuzz_jbimage_libfuzzer
+
+$(FUZZ_JBI_LIBFUZZER_BIN): $(FUZZ_JBI_SRC) test/unit/unit_helpers.h $(LIB_SRC) $(wildcard include/*.h)
+	@mkdir -p $(@D)
+	@echo "  FUZZCC  $@"
+	$(Q)$(FUZZ_CLANG) $(FUZZ_CFLAGS) -o $@ $(FUZZ_JBI_SRC) $(LIB_SRC)
+
+.PHONY: fuzz-jbimage
+fuzz-jbimage: $(FUZZ_JBI_LIBFUZZER_BIN) $(FUZZ_JBI_BIN)
+	@mkdir -p $(BUILD)/fuzz/corpus-jbimage
+	$(Q)$(FUZZ_JBI_BIN) --write-seeds $(BUILD)/fuzz/corpus-jbimage
+	$(Q)cd $(BUILD)/fuzz && ./$(notdir $(FUZZ_JBI_LIBFUZZER_BIN)) -max_total_time=$(FUZZ_TIME) \
+		-max_len=8208 -print_final_stats=1 corpus-jbimage
 
 $(FUZZ_JBI_BIN): $(FUZZ_JBI_SRC) test/fuzz/fuzz_driver.h test/unit/unit_helpers.h $(LIB_HOST_OBJ)
 	@mkdir -p $(@D)

@@ -61,6 +61,11 @@ static void check_accepted(const struct jbi_header *h, u64 image_bytes)
 	FUZZ_ASSERT(h->core_offset % JBI_TABLE_ALIGN == 0 && h->core_offset <= image_bytes);
 	FUZZ_ASSERT(h->core_size <= image_bytes - h->core_offset);
 	FUZZ_ASSERT(memchr(h->release, '\0', sizeof(h->release)) != NULL);
+	for (u32 i = 0; i < h->nmem; i++) { /* sorted, none empty, wrapping or overlapping */
+		FUZZ_ASSERT(h->mem[i].len > 0 && h->mem[i].len - 1 <= UINT64_MAX - h->mem[i].start);
+		FUZZ_ASSERT(i == 0 || (h->mem[i].start >= h->mem[i - 1].start &&
+				       h->mem[i].start - h->mem[i - 1].start >= h->mem[i - 1].len));
+	}
 }
 
 /* An accepted header's map against the machine's: equal usable RAM, or a named difference. */

@@ -516,9 +516,10 @@ def check_sysfs(c, env, core, entry):
     res = env.jbwrite("--core", core, "--out", img, "--entry", hex(entry), "--memmap-sysfs",
                       root, "--created", CREATED)
     c.check("--memmap-sysfs: exit 0", res.returncode == 0, res.stderr)
-    want = [(s, e - s + 1, types.get(t, 2)) for s, e, t in entries]
-    check_image(c, env, "--memmap-sysfs (12 entries, numeric order, types)", img, core, entry=entry,
-                flags=FLAG_MODE64, mem=want)
+    # Read in numeric order (10 after 9), stored sorted by start (docs/image-format.md).
+    want = sorted((s, e - s + 1, types.get(t, 2)) for s, e, t in entries)
+    check_image(c, env, "--memmap-sysfs (12 entries, numeric order, types, sorted by start)",
+                img, core, entry=entry, flags=FLAG_MODE64, mem=want)
     os.remove(os.path.join(root, "5", "end"))
     expect_error(c, env, "--memmap-sysfs entry without end",
                  ["--core", core, "--out", env.path("x.img"), "--entry", hex(entry),
@@ -692,6 +693,8 @@ def check_errors(c, env, core, entry):
              ("bad type", "0 0x9fc00 usable\n0x100000 0x800000 ram\n", ["bad.map:2", "ram"]),
              ("two words", "\n0 0x9fc00\n", ["bad.map:2", "2 words"]),
              ("end before start", "0x2000 0x1000 usable\n", ["bad.map:1", "END"]),
+             ("overlapping entries", "0x100000 0x800000 usable\n0 0x100001 reserved\n",
+              ["0x100000-0x800000 overlaps 0x0-0x100001"]),
              ("129 entries", "".join(f"{i * 0x2000:#x} {i * 0x2000 + 0x1000:#x} 1\n"
                                      for i in range(129)), ["bad.map:129", "128"])]
     for name, text, words in cases:

@@ -101,7 +101,7 @@ static void test_diag_fail_null_diag(void **state)
 static void test_diag_fail_truncates(void **state)
 {
 	struct jb_diag d;
-	char longer[400];
+	char longer[700];
 
 	(void)state;
 	memset(longer, 'a', sizeof(longer) - 1);

@@ -396,6 +396,12 @@ enum corruption {
 	C_RELEASE_FULL, /* 71 bytes and the NUL: fits */
 	C_LIMITS,       /* nmem and nseg at their maxima: fits */
 	C_PAE,
+	C_MEM_UNSORTED, /* entries 2 and 3 swapped */
+	C_MEM_OVERLAP,  /* entry 0 runs one byte into entry 1 */
+	C_MEM_EMPTY,    /* entry 4 of length 0 */
+	C_MEM_WRAP,     /* entry 4 runs past 2^64 */
+	C_MEM_TO_TOP,   /* entry 4 ends exactly at 2^64: fits */
+	C_MEM_SAME,     /* entry 3 starts where entry 2 does */
 };
 
 static void corrupt(struct jbi_header *h, enum corruption c, u64 *image_bytes)
@@ -505,10 +511,34 @@ static void corrupt(struct jbi_header *h, enum corruption c, u64 *image_bytes)
 		break;
 	case C_LIMITS:
 		h->nmem = JBI_MAX_MEM;
+		for (u32 i = 0; i < JBI_MAX_MEM; i++) /* sorted, touching, none overlapping */
+			h->mem[i] = (struct jbi_mem){ .start = (u64)i << 20, .len = 1u << 20, .type = 1 };
 		h->nseg = JBI_MAX_SEGS;
 		break;
 	case C_PAE:
 		h->flags = JBI_FLAG_PAE;
+		break;
+	case C_MEM_UNSORTED: {
+		struct jbi_mem m = h->mem[2];
+
+		h->mem[2] = h->mem[3];
+		h->mem[3] = m;
+		break;
+	}
+	case C_MEM_OVERLAP:
+		h->mem[0].len += 1;
+		break;
+	case C_MEM_EMPTY:
+		h->mem[4].len = 0;
+		break;
+	case C_MEM_WRAP:
+		h->mem[4].len = 0 - h->mem[4].start + 1;
+		break;
+	case C_MEM_TO_TOP:
+		h->mem[4].len = 0 - h->mem[4].start;
+		break;
+	case C_MEM_SAME:
+		h->mem[3].start = h->mem[2].start;
 		break;
 	}
 	if (fix_crc)
@@ -542,8 +572,8 @@ static void test_check(void **state)
 		{ C_STATE, -JB_EBADIMG, "state 0x44454144" },
 		{ C_STATE_ZERO, -JB_EBADIMG, "state 0x00000000" },
 		{ C_FLAGS, -JB_EBADIMG, "flags 0x5" },
-		{ C_NMEM, -JB_EBADIMG, "129 memory map entries" },
-		{ C_NSEG, -JB_EBADIMG, "513 segments" },
+		{ C_NMEM, -JB_EBADIMG, "nmem=129 memory map entries" },
+		{ C_NSEG, -JB_EBADIMG, "nseg=513 segments" },
 		{ C_CHUNK_SIZE, -JB_EBADIMG, "chunk_size 0x0, this jumpback reads only 0x1000000" },
 		{ C_CHUNK_SIZE_4M, -JB_EBADIMG, "chunk_size 0x400000" },
 		{ C_HASH_OFFSET, -JB_EBADIMG, "hash_offset 0x3000, expected 0x2000" },
@@ -555,6 +585,16 @@ static void test_check(void **state)
 		{ C_CORE_HUGE, -JB_ETRUNC, "past the image" },
 		{ C_IMAGE_TINY, -JB_ETRUNC, "truncated" },
 		{ C_RELEASE, -JB_EBADIMG, "release" },
+		{ C_MEM_UNSORTED, -JB_EBADIMG,
+		  "memory map entry 3 starts at 0xf0000, below entry 2 at 0x100000 (entries must be"
+		  " sorted)" },
+		{ C_MEM_OVERLAP, -JB_EBADIMG,
+		  "memory map entry 1 (0x9fc00 +0x400) overlaps entry 0 (0x0 +0x9fc01)" },
+		{ C_MEM_EMPTY, -JB_EBADIMG, "memory map entry 4 (0xfffc0000 +0x0) is empty" },
+		{ C_MEM_WRAP, -JB_EBADIMG, "memory map entry 4 (0xfffc0000 +0xffffffff00040001) is"
+					  " empty or wraps past 2^64" },
+		{ C_MEM_TO_TOP, 0, "" },
+		{ C_MEM_SAME, -JB_EBADIMG, "memory map entry 3 (0xf0000 +0x7ee0000) overlaps entry 2" },
 	};
 	static struct jbi_header h;
 
@@ -643,13 +683,13 @@ static void test_check_core(void **state)
 	assert_int_equal(jbi_check_core(&h, &core, &d), 0);
 	h.nchunk = 4099;
 	assert_int_equal(jbi_check_core(&h, &core, &d), -JB_EBADIMG);
-	assert_non_null(strstr(d.text, "lists 4099 chunk checksums, the core's segments make 4100"));
+	assert_non_null(strstr(d.text, "nchunk=4099 chunk checksums, but the core's segments make 4100"));
 	h.nchunk = 4101;
 	assert_int_equal(jbi_check_core(&h, &core, &d), -JB_EBADIMG);
 	h.nchunk = 4100;
 	h.nseg = 4;
 	assert_int_equal(jbi_check_core(&h, &core, &d), -JB_EBADIMG);
-	assert_non_null(strstr(d.text, "lists 4 segments, the core has 5 PT_LOAD"));
+	assert_non_null(strstr(d.text, "nseg=4, but the core behind it has 5 PT_LOAD"));
 }
 
 /* table_xxh64 is XXH64 (seed 0) of the table's nchunk * 8 bytes, and nothing after them. */

@@ -93,7 +93,7 @@ void core_open(struct core_src *c, const struct file *f, const struct mem_core *
 	int rc = elfcore_headers_len(c->buf, c->have, size, &need, &d);
 
 	if (rc)
-		die("%s: %s: %s", what, jb_strerror(rc), d.text);
+		die("%s: %s", what, d.text);
 	if (need > HEADERS_MAX)
 		die("%s: the program headers end at byte 0x%llx; more than %u MiB of headers is"
 		    " not a vmcore", what, (unsigned long long)need, HEADERS_MAX >> 20);
@@ -101,7 +101,7 @@ void core_open(struct core_src *c, const struct file *f, const struct mem_core *
 	c->hdrs = need <= c->have ? c->buf : core_bytes(c, 0, need);
 	rc = elfcore_parse(c->hdrs, (size_t)need, size, &c->core, &d);
 	if (rc)
-		die("%s: %s: %s", what, jb_strerror(rc), d.text);
+		die("%s: %s", what, d.text);
 }
 
 void core_close(struct core_src *c)

@@ -302,7 +302,7 @@ static int write_main(const struct options *o)
 	if (!rc)
 		rc = jbi_check_table(&h, table, &d);
 	if (rc)
-		die("internal: the header fails its own check: %s: %s", jb_strerror(rc), d.text);
+		die("internal: the header fails its own check: %s", d.text);
 	if (!o->dry_run) {
 		/* The table (zero-padded) after the core, and both on disk before the header. */
 		file_write_at(&out_f, base + h.hash_offset, table, (size_t)table_bytes);
@@ -414,8 +414,8 @@ static int show_main(const struct options *o)
 			rc = jbi_check_table(&h, table, &d);
 	}
 	if (rc) {
-		printf("check: FAILED: %s: %s\n", jb_strerror(rc), d.text);
-		fprintf(stderr, "jbwrite: error: %s: %s: %s\n", o->show, jb_strerror(rc), d.text);
+		printf("check: FAILED: %s\n", d.text);
+		fprintf(stderr, "jbwrite: error: %s: %s\n", o->show, d.text);
 		free(table);
 		close(f.fd);
 		return 1;

@@ -170,6 +170,30 @@ static void memmap_file(const char *path, struct memmap *m)
 	fclose(f);
 }
 
+/*
+ * The header's map is sorted by start with no overlaps (docs/image-format.md); the stub refuses
+ * any other. Sorts (a file may list entries in any order) and refuses overlapping entries.
+ */
+static void memmap_sort(struct memmap *m, const char *where)
+{
+	for (u32 i = 1; i < m->n; i++) {
+		struct jbi_mem e = m->e[i];
+		u32 j = i;
+
+		for (; j > 0 && m->e[j - 1].start > e.start; j--)
+			m->e[j] = m->e[j - 1];
+		m->e[j] = e;
+	}
+	for (u32 i = 1; i < m->n; i++)
+		if (m->e[i].start - m->e[i - 1].start < m->e[i - 1].len)
+			die("memory map: %s: 0x%llx-0x%llx overlaps 0x%llx-0x%llx; give a map"
+			    " without overlaps (the kernel's /sys/firmware/memmap has none)",
+			    where, (unsigned long long)m->e[i].start,
+			    (unsigned long long)(m->e[i].start + m->e[i].len),
+			    (unsigned long long)m->e[i - 1].start,
+			    (unsigned long long)(m->e[i - 1].start + m->e[i - 1].len));
+}
+
 /* The map from the options, checked to give usable RAM as the stub will compute it. */
 void memmap_load(const struct options *o, struct memmap *m, struct ram_map *ram)
 {
@@ -193,10 +217,11 @@ void memmap_load(const struct options *o, struct memmap *m, struct ram_map *ram)
 	}
 	if (m->n == 0)
 		die("memory map: %s lists no entries", where);
+	memmap_sort(m, where);
 	for (u32 i = 0; i < m->n; i++)
 		e[i] = (struct mem_entry){ m->e[i].start, m->e[i].len, m->e[i].type };
 	int rc = ram_map_build(e, m->n, ram, &d);
 
 	if (rc)
-		die("memory map: %s: %s: %s", where, jb_strerror(rc), d.text);
+		die("memory map: %s: %s", where, d.text);
 }

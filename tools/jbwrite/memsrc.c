@@ -110,7 +110,7 @@ static void iomem_load(const char *path, struct ram_map *ram)
 	int rc = memcore_iomem_parse(text, len, ram, &d);
 
 	if (rc)
-		die("%s: %s: %s", path, jb_strerror(rc), d.text);
+		die("%s: %s", path, d.text);
 	free(text);
 }
 
@@ -183,8 +183,8 @@ void mem_core_open(const struct options *o, const struct memcore_cmdline *cl,
 	int rc = memcore_headers_len(hdrs, ELFCORE_IDENT_LEN, &need, &d);
 
 	if (rc)
-		die("the ELF core headers at elfcorehdr=0x%llx (%s): %s: %s",
-		    (unsigned long long)addr, o->mem, jb_strerror(rc), d.text);
+		die("the ELF core headers at elfcorehdr=0x%llx (%s): %s",
+		    (unsigned long long)addr, o->mem, d.text);
 	if (cl->elfcorehdr_size && need > cl->elfcorehdr_size)
 		die("the ELF core headers at elfcorehdr=0x%llx need 0x%llx bytes, more than the"
 		    " 0x%llx its size@ gives", (unsigned long long)addr, (unsigned long long)need,
@@ -206,8 +206,8 @@ void mem_core_open(const struct options *o, const struct memcore_cmdline *cl,
 	rc = memcore_build(hdrs, (size_t)(need > ELFCORE_IDENT_LEN ? need : ELFCORE_IDENT_LEN),
 			   &m->b_ram, &m->mc, &d);
 	if (rc)
-		die("the ELF core headers at elfcorehdr=0x%llx (%s): %s: %s",
-		    (unsigned long long)addr, o->mem, jb_strerror(rc), d.text);
+		die("the ELF core headers at elfcorehdr=0x%llx (%s): %s",
+		    (unsigned long long)addr, o->mem, d.text);
 	for (u32 i = 0; i < m->mc.in.nseg; i++) {
 		const struct elf_seg *s = &m->mc.in.seg[i];
 
