@@ -657,10 +657,13 @@ int virtio_blk_open(u32 index, struct disk *out, struct jb_diag *d)
 	dev.announced |= 1u << (index & 31); /* a scan and the final open both come here */
 	vblk_get_id();
 	kprintf("%s: virtio-blk%s%s, %llu sectors (%llu MiB), %u-byte blocks, PCI %02x:%02x.%u"
-		" virtio 1.0 %s, %u requests of %u KiB in flight\n",
+		" virtio 1.0 %s, registers %s, %u requests of %u KiB in flight\n",
 		dev.name, id_buf[0] ? " " : "", id_buf, (unsigned long long)dev.capacity,
 		(unsigned long long)(dev.capacity >> 11), dev.blk_size, dev.pci.bus, dev.pci.dev,
-		dev.pci.fn, dev.transitional ? "transitional" : "modern", dev.slots,
-		dev.req_sectors / 2);
+		dev.pci.fn, dev.transitional ? "transitional" : "modern",
+		dev.common.how == VIO_MMIO ? "by MMIO"
+		: dev.common.how == VIO_PORT ? "by I/O ports"
+					     : "through PCI configuration space (BAR above 4 GiB)",
+		dev.slots, dev.req_sectors / 2);
 	return 0;
 }
