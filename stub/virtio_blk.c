@@ -40,7 +40,9 @@ struct vio_regs {
 struct vblk_slot {
 	u64 lba;
 	u32 count;
-	int head; /* descriptor chain in the queue, -1 when idle */
+	u64 phys;
+	int head;    /* its descriptor chain in the queue */
+	bool issued; /* the slot carries a request of the batch */
 	bool done;
 };
 
@@ -463,14 +465,16 @@ static void vblk_submit(u32 type, u64 lba, u32 count, u64 phys)
 	dev.type = type;
 	for (u32 i = 0; i < dev.slots; i++) {
 		u32 n = count < dev.req_sectors ? count : dev.req_sectors;
+		bool issued = n > 0 || (i == 0 && type == VIRTIO_BLK_T_FLUSH);
 
-		slot[i] = (struct vblk_slot){ .lba = lba, .count = n, .head = -1, .done = n == 0 };
-		if (n == 0 && !(type == VIRTIO_BLK_T_FLUSH && i == 0))
+		slot[i] = (struct vblk_slot){ lba, n, phys, -1, issued, !issued };
+		if (!issued)
 			continue;
-		slot[i].done = false;
 		slot[i].head = virtio_blk_add_request(&dev.vq, &req_hdr[i], type, lba, phys,
 						      n * VIRTIO_BLK_SECTOR, dev.seg_bytes,
 						      &req_status[i]);
+		if (slot[i].head < 0) /* cannot happen: slots are sized to the queue */
+			slot[i].done = true; /* its status stays 0xFF: "no status written" */
 		lba += n;
 		count -= n;
 		phys += (u64)n * VIRTIO_BLK_SECTOR;
@@ -487,55 +491,89 @@ static const char *vblk_type_name(u32 type)
 					    : "identify";
 }
 
-static int vblk_restart(struct jb_diag *d)
+/* After a timeout: reset the device (it stops all DMA) and set it up again for retries. */
+static void vblk_restart(void)
 {
-	struct jb_diag ignored;
+	struct jb_diag why;
 
-	return vblk_init(d ? d : &ignored);
+	if (vblk_init(&why))
+		kprintf("warning: %s\n", why.text);
 }
 
-/* Waits until every request of the batch is back; 0, or -JB_E* naming the first failure. */
-static int vblk_wait(struct jb_diag *d)
+/* Waits until every request of the batch is back; 0 or -JB_ETIMEDOUT (device reset). */
+static int vblk_wait_all(struct jb_diag *d)
 {
 	struct deadline dl = deadline_in_ms(VBLK_CMD_TIMEOUT_MS);
-	bool pending = true;
 
-	while (pending) {
+	for (;;) {
 		int head;
-		u32 written;
+		u32 written, first_pending = dev.slots;
 
 		while (virtq_next_used(&dev.vq, &head, &written))
 			for (u32 i = 0; i < dev.slots; i++)
-				if (slot[i].head == head && !slot[i].done)
+				if (slot[i].issued && slot[i].head == head)
 					slot[i].done = true;
-		pending = false;
-		for (u32 i = 0; i < dev.slots; i++)
-			pending |= !slot[i].done;
-		if (!pending)
-			break;
+		for (u32 i = dev.slots; i-- > 0;)
+			if (!slot[i].done)
+				first_pending = i;
+		if (first_pending == dev.slots)
+			return 0;
 		if (deadline_passed(dl)) {
-			u32 i = 0;
+			const struct vblk_slot *late = &slot[first_pending];
 
-			while (slot[i].done)
-				i++;
 			/* The device still owns the queue: a reset takes it back. */
-			vblk_restart(NULL);
+			vblk_restart();
 			return diag_fail(d, -JB_ETIMEDOUT,
 					 "%s: %s at LBA %llu (+%u sectors) did not complete within %u"
 					 " ms",
 					 dev.name, vblk_type_name(dev.type),
-					 (unsigned long long)slot[i].lba, slot[i].count,
+					 (unsigned long long)late->lba, late->count,
 					 VBLK_CMD_TIMEOUT_MS);
 		}
 		cpu_relax();
 	}
-	for (u32 i = 0; i < dev.slots; i++) {
-		if (slot[i].head < 0 || req_status[i] == VIRTIO_BLK_S_OK)
-			continue;
-		return diag_fail(d, -JB_EIO, "%s: %s at LBA %llu (+%u sectors) failed: %s", dev.name,
-				 vblk_type_name(dev.type), (unsigned long long)slot[i].lba,
-				 slot[i].count, virtio_blk_status_text(req_status[i]));
+}
+
+static int vblk_slot_error(u32 i, struct jb_diag *d)
+{
+	return diag_fail(d, -JB_EIO, "%s: %s at LBA %llu (+%u sectors) failed: %s", dev.name,
+			 vblk_type_name(dev.type), (unsigned long long)slot[i].lba, slot[i].count,
+			 virtio_blk_status_text(req_status[i]));
+}
+
+/*
+ * Waits for the batch; 0, or -JB_E* naming the request that failed. QEMU merges adjacent
+ * requests of a batch into one disk access, so one bad sector fails all of them: then each
+ * failed request is issued again alone, which names the one that holds the bad sector.
+ */
+static int vblk_wait(struct jb_diag *d)
+{
+	struct vblk_slot failed[VBLK_SLOTS];
+	u32 nfailed = 0, last = 0, type = dev.type;
+	int rc = vblk_wait_all(d);
+
+	if (rc)
+		return rc;
+	for (u32 i = 0; i < dev.slots; i++)
+		if (slot[i].issued && req_status[i] != VIRTIO_BLK_S_OK) {
+			failed[nfailed++] = slot[i];
+			last = i;
+		}
+	if (nfailed <= 1)
+		return nfailed ? vblk_slot_error(last, d) : 0;
+	for (u32 k = 0; k < nfailed; k++) {
+		vblk_submit(type, failed[k].lba, failed[k].count, failed[k].phys);
+		rc = vblk_wait_all(d);
+		if (rc)
+			return rc;
+		if (req_status[0] != VIRTIO_BLK_S_OK)
+			return vblk_slot_error(0, d);
 	}
+	kprintf("warning: %s: %s at LBA %llu (+%u sectors) failed: %s; its %u requests"
+		" succeeded when issued alone\n",
+		dev.name, vblk_type_name(type), (unsigned long long)failed[0].lba,
+		(u32)(failed[nfailed - 1].lba + failed[nfailed - 1].count - failed[0].lba),
+		virtio_blk_status_text(VIRTIO_BLK_S_IOERR), nfailed);
 	return 0;
 }
 
@@ -620,11 +658,11 @@ static void vblk_get_id(void)
 		id_buf[i] = '\0';
 	dev.type = VIRTIO_BLK_T_GET_ID;
 	for (u32 i = 0; i < dev.slots; i++)
-		slot[i] = (struct vblk_slot){ .head = -1, .done = true };
-	slot[0].done = false;
+		slot[i] = (struct vblk_slot){ .head = -1, .issued = i == 0, .done = i != 0 };
 	slot[0].head = virtio_blk_add_request(&dev.vq, &req_hdr[0], VIRTIO_BLK_T_GET_ID, 0,
 					      (uintptr_t)id_buf, VBLK_ID_BYTES, dev.seg_bytes,
 					      &req_status[0]);
+	slot[0].done = slot[0].head < 0;
 	virtq_publish(&dev.vq);
 	vblk_notify();
 	if (vblk_wait(&ignored))

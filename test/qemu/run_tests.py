@@ -854,6 +854,170 @@ def test_uefi_no_bios(c):
     expect_error(qemu.run(args, RESTORE_TIMEOUT), "booted through UEFI")
 
 
+# ---- virtio-blk: modern-only and transitional devices -----------------------------------
+VIRTIO_KINDS = {
+    # disable-legacy=on: a virtio 1.0 device (1af4:1042) with no legacy I/O BAR
+    "modern": lambda drive: ["-device", f"virtio-blk-pci,drive={drive},disable-legacy=on"],
+    # what `-drive if=virtio` makes on the pc machine: transitional (1af4:1001), both faces
+    "transitional": lambda drive: ["-device", f"virtio-blk-pci,drive={drive}"],
+}
+
+
+def virtio_disks(kind, *paths, drive_specs=None):
+    """One virtio-blk device of this kind per disk, in PCI order."""
+    args = []
+    for i, path in enumerate(paths):
+        spec = (drive_specs or {}).get(i, f"if=none,id=v{i},format=raw,file={path}")
+        args += ["-drive", spec] + VIRTIO_KINDS[kind](f"v{i}")
+    return args
+
+
+def virtio_modern_disk(path):
+    return virtio_disks("modern", path)
+
+
+def virtio_transitional_disk(path):
+    return virtio_disks("transitional", path)
+
+
+VIRTIO_DISK_FNS = {"modern": virtio_modern_disk, "transitional": virtio_transitional_disk}
+
+
+def virtio_dump_guest(c, kind, mem="128M"):
+    """A real QEMU-written core of the running test payload, taken on a machine with one
+    virtio-blk disk of this kind, as the restoring machine has (SeaBIOS's virtio-blk support
+    takes RAM of its own, so the memory map depends on it). Returns (core path, entry)."""
+    dump, blank = c.path("virtio-guest.core"), c.path("virtio-blank.img")
+    with open(blank, "wb") as f:
+        f.truncate(1 << 20)
+    args = (qemu.machine_args(mem) + qemu.kernel_args(c.payload, f"seed={c.seed}")
+            + virtio_disks(kind, blank))
+    ready = r"^jbtest: ready entry=(0x[0-9a-f]+) begin=(0x[0-9a-f]+) length=(0x[0-9a-f]+)"
+    match, res = qemu.dump_guest(args, RESTORE_TIMEOUT, ready, dump,
+                                 lambda m: (int(m.group(2), 16), int(m.group(3), 16)))
+    if not match or not os.path.exists(dump):
+        raise Failure(f"the guest did not get ready or no dump was written\n{res.describe()}")
+    os.chmod(dump, 0o644)  # QEMU writes it owner-read-only
+    qemu.pad_to_sectors(dump)
+    return dump, int(match.group(1), 16)
+
+
+def expect_virtio_disk(res, kind):
+    """The stub drove the disk natively, through the face of the device asked for."""
+    if not re.search(rf"^jumpback: virtio:0: virtio-blk.* virtio 1\.0 {kind},", res.serial, re.M):
+        raise Failure(f"no 'virtio:0: ... virtio 1.0 {kind}' line\n{res.describe()}")
+
+
+def virtio_dump_test(kind):
+    """A real QEMU-written core on a virtio-blk disk: raw by resume=virtio:0, raw in a GPT
+    partition by PARTLABEL=, and as a jumpback image found by resume=auto, marked used and
+    refused on a second boot."""
+    def test(c):
+        disk_fn = VIRTIO_DISK_FNS[kind]
+        dump, entry = virtio_dump_guest(c, kind)
+        res = c.restore(None, f"resume=virtio:0 entry=0x{entry:x}", disk_args=disk_fn(dump))
+        expect_virtio_disk(res, kind)
+        expect_resumed(res, entry)
+
+        disk, start, _ = partitioned_disk(c, "virtio-gpt.img", dump, "gpt")
+        res = c.restore(None, f"resume=PARTLABEL=hibernate entry=0x{entry:x}",
+                        disk_args=disk_fn(disk))
+        if f"on virtio:0 partition 2 at sector {start}" not in res.serial:
+            raise Failure(f"not read from partition 2 at sector {start}\n{res.describe()}")
+        expect_resumed(res, entry)
+
+        image = jbwrite(c, dump, c.path("virtio.jbi"), entry, machine_memmap(c, "128M", disk_fn))
+        disk, _, _ = partitioned_disk(c, "virtio-jbi.img", image, "gpt")
+        res = c.restore(None, "resume=auto", disk_args=disk_fn(disk))
+        if "resume=auto: the image is on virtio:0 partition 2" not in res.serial:
+            raise Failure(f"auto did not find the image\n{res.describe()}")
+        if "jumpback: image marked used" not in res.serial:
+            raise Failure(f"no 'image marked used' line\n{res.describe()}")
+        expect_resumed(res, entry)
+        res = c.restore(None, "resume=virtio:0:2 onerror=reboot", disk_args=disk_fn(disk),
+                        timeout=ERROR_TIMEOUT)
+        expect_error(res, "resumed once already")
+    test.__name__ = f"test_virtio_{kind}_qemu_dump"
+    return test
+
+
+def test_virtio_image_on_second_disk(c):
+    """Two modern virtio-blk disks in PCI order: resume=virtio:1 reads the image on the
+    second, whole-disk, and marks it used there (write + flush)."""
+    blank = c.path("virtio-two-blank.img")
+    with open(blank, "wb") as f:
+        f.truncate(8 * MIB)
+
+    def virtio_two_disks(path):  # the memory map depends on both devices
+        return virtio_disks("modern", blank, path)
+
+    image, entry, _ = make_image(c, "virtio-two", disk_args_fn=virtio_two_disks)
+    res = c.restore(None, "resume=virtio:1", disk_args=virtio_two_disks(image))
+    if "jumpback: image: jumpback image of kernel" not in res.serial:
+        raise Failure(f"the image header was not recognised\n{res.describe()}")
+    expect_resumed(res, entry)
+    if image_state(image) != "used":
+        raise Failure(f"the image on disk is {image_state(image)}, not used")
+
+
+def virtio_blkdebug_args(c, disk, sector, once):
+    cfg = c.path(f"virtio-blkdebug-{sector}-{once}.cfg")
+    with open(cfg, "w") as f:
+        f.write('[inject-error]\nevent = "read_aio"\nerrno = "5"\n'
+                f'sector = "{sector}"\nonce = "{"on" if once else "off"}"\n')
+    return virtio_disks("modern", disk, drive_specs={
+        0: f"if=none,id=v0,format=raw,file=blkdebug:{cfg}:{disk}"})
+
+
+def test_virtio_disk_errors(c):
+    """Injected read errors on a virtio-blk disk (QEMU blkdebug): a one-time error is read
+    again and the restore completes; a sector that never reads gives an error naming it, and
+    no jump."""
+    disk, entry = c.mkcore("virtio-ioerr.img")
+    sector = 20000
+    res = c.restore(None, f"resume=virtio:0 entry=0x{entry:x}",
+                    disk_args=virtio_blkdebug_args(c, disk, sector, once=True))
+    if not re.search(r"^jumpback: warning: virtio:0: read at LBA \d+ \(\+\d+ sectors\) failed",
+                     res.serial, re.M):
+        raise Failure(f"no warning for the injected error\n{res.describe()}")
+    expect_resumed(res, entry)
+    expect_lba_named(res, sector)
+    res = c.restore(None, f"resume=virtio:0 entry=0x{entry:x} onerror=reboot",
+                    disk_args=virtio_blkdebug_args(c, disk, sector, once=False),
+                    timeout=ERROR_TIMEOUT)
+    expect_error(res, "VIRTIO_BLK_S_IOERR")
+    expect_lba_named(res, sector)
+    if not re.search(rf"^jumpback: error: .*virtio:0: read at LBA \d+ \(\+\d+ sectors\) failed",
+                     res.serial, re.M):
+        raise Failure(f"the error does not name the failed request\n{res.describe()}")
+
+
+def test_virtio_uefi_grub_multiboot2(c):
+    """UEFI (OVMF) and GRUB EFI multiboot2 restore from a modern virtio-blk disk. OVMF puts the
+    device's 64-bit BAR above 4 GiB, out of the stub's reach: the registers go through the
+    PCI configuration access capability."""
+    disk, entry = c.mkcore("virtio-uefi.img")
+    iso = grub_iso(c, "virtio-uefi",
+                   f"multiboot2 /boot/jumpback.elf resume=virtio:0 entry=0x{entry:x}")
+    args = (qemu.machine_args("256M") + uefi_args(c) + ["-cdrom", iso]
+            + virtio_modern_disk(disk))
+    res = qemu.run(args, RESTORE_TIMEOUT)
+    expect_virtio_disk(res, "modern")
+    if "registers through PCI configuration space" not in res.serial:
+        raise Failure(f"the registers were not reached through PCI configuration space (did"
+                      f" OVMF place the BAR below 4 GiB?)\n{res.describe()}")
+    expect_resumed(res, entry)
+
+
+VIRTIO_TESTS = [
+    virtio_dump_test("modern"),
+    virtio_dump_test("transitional"),
+    test_virtio_image_on_second_disk,
+    test_virtio_disk_errors,
+    test_virtio_uefi_grub_multiboot2,
+]
+
+
 TESTS = [
     test_restore_elf64_i386,
     test_restore_elf32,
@@ -918,7 +1082,7 @@ TESTS = [
     test_resume_auto_ambiguous,
     test_partition_too_small,
     test_missing_partition,
-]
+] + VIRTIO_TESTS
 
 
 def main():
