@@ -16,7 +16,7 @@
 
 #define VBLK_QUEUE_SIZE 128u        /* at most; the device may offer fewer */
 #define VBLK_SLOTS 8u               /* requests in flight */
-#define VBLK_REQ_SECTORS 4096u      /* 2 MiB per request */
+#define VBLK_REQ_BYTES (2u << 20)   /* per request */
 #define VBLK_SEG_BYTES (2u << 20)   /* per descriptor, unless SIZE_MAX says less */
 #define VBLK_MAX_SEGS 16u           /* data descriptors per request, unless SEG_MAX says less */
 #define VBLK_RESET_MS 1000          /* §4.1.4.3.2: the driver waits for status to read 0 */
@@ -58,10 +58,10 @@ struct vblk_dev {
 	u64 features;  /* negotiated */
 	u16 qsize;
 	u32 seg_bytes;
-	u32 req_sectors;
+	u32 req_blocks; /* logical blocks per request */
 	u32 slots;
-	u32 blk_size;
-	u64 capacity;
+	u32 blk_size;   /* logical block: 512 or 4096 bytes; requests address 512-byte sectors */
+	u64 capacity;   /* in 512-byte sectors, §5.2.4 */
 	struct virtq vq;
 	u32 type; /* of the batch in flight */
 	u32 announced;
@@ -250,7 +250,12 @@ static int vblk_find(u32 index, struct jb_diag *d)
 	if (!pci_find(vblk_matches, NULL, index, &dev.pci)) {
 		u32 n = virtio_blk_count(&why);
 
-		return diag_fail(d, -JB_ENODEV, "no virtio-blk disk %u: the machine has %u", index, n);
+		if (n == 0)
+			return diag_fail(d, -JB_ENODEV, "no virtio-blk disk %u: %s", index, why.text);
+		return diag_fail(d, -JB_ENODEV,
+				 "no virtio-blk disk %u: the machine has %u (virtio:0 to virtio:%u,"
+				 " in PCI order)",
+				 index, n, n - 1);
 	}
 	dev.index = index;
 	dev.transitional = pci_read32(dev.pci, PCI_VENDOR_ID) >> 16 ==
@@ -341,12 +346,13 @@ static void vblk_read_config(void)
 				      ? vio_read(&dev.device, VIRTIO_BLK_CFG_SEG_MAX, 4)
 				      : VBLK_MAX_SEGS;
 
-		dev.seg_bytes = size_max < VBLK_SEG_BYTES ? size_max & ~(VIRTIO_BLK_SECTOR - 1)
-							  : VBLK_SEG_BYTES;
+		/* Segments hold whole blocks; blk_size is a power of two (checked by the caller). */
+		dev.seg_bytes = (size_max < VBLK_SEG_BYTES ? size_max : VBLK_SEG_BYTES) &
+				~(dev.blk_size - 1);
 		u32 segs = seg_max == 0 || seg_max > VBLK_MAX_SEGS ? VBLK_MAX_SEGS : seg_max;
-		u64 req = (u64)segs * dev.seg_bytes / VIRTIO_BLK_SECTOR;
+		u64 req = (u64)segs * dev.seg_bytes;
 
-		dev.req_sectors = req < VBLK_REQ_SECTORS ? (u32)req : VBLK_REQ_SECTORS;
+		dev.req_blocks = (u32)((req < VBLK_REQ_BYTES ? req : VBLK_REQ_BYTES) / dev.blk_size);
 	} while (common_read8(VIRTIO_COMMON_CFGGEN) != gen);
 }
 
@@ -413,9 +419,12 @@ static int vblk_init(struct jb_diag *d)
 	if (!(common_read8(VIRTIO_COMMON_STATUS) & VIRTIO_STATUS_FEATURES_OK))
 		return vblk_fail_status("the device refused features (FEATURES_OK not kept)", d);
 	vblk_read_config();
-	if (dev.blk_size < VIRTIO_BLK_SECTOR || (dev.blk_size & (dev.blk_size - 1)))
-		return vblk_fail_status("unusable blk_size", d);
-	if (dev.seg_bytes < dev.blk_size)
+	if (dev.blk_size != 512 && dev.blk_size != 4096)
+		return diag_fail(d, -JB_EUNSUPPORTED,
+				 "%s: logical blocks of %u bytes (blk_size); only 512 and 4096 are"
+				 " supported",
+				 dev.name, dev.blk_size);
+	if (dev.seg_bytes == 0)
 		return vblk_fail_status("size_max is below one block", d);
 	int rc = vblk_queue_setup(d);
 
@@ -430,11 +439,11 @@ static int vblk_init(struct jb_diag *d)
 		dev.notify.bar_offset += noff;
 	else
 		dev.notify.base += noff;
-	u32 per_req = virtio_blk_request_descs(dev.req_sectors * VIRTIO_BLK_SECTOR, dev.seg_bytes);
+	u32 per_req = virtio_blk_request_descs(dev.req_blocks * dev.blk_size, dev.seg_bytes);
 
 	dev.slots = dev.qsize / per_req < VBLK_SLOTS ? dev.qsize / per_req : VBLK_SLOTS;
 	if (dev.slots == 0) {
-		dev.req_sectors = (dev.qsize - 2u) * dev.seg_bytes / VIRTIO_BLK_SECTOR;
+		dev.req_blocks = (dev.qsize - 2u) * dev.seg_bytes / dev.blk_size;
 		dev.slots = 1;
 	}
 	common_write8(VIRTIO_COMMON_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
@@ -457,27 +466,28 @@ static void vblk_notify(void)
 }
 
 /*
- * Queues a batch: [lba, +count) cut into requests of req_sectors, one per slot, all in
- * flight together. count must fit slots * req_sectors.
+ * Queues a batch: logical blocks [lba, +count) cut into requests of req_blocks, one per
+ * slot, all in flight together. count must fit slots * req_blocks.
  */
 static void vblk_submit(u32 type, u64 lba, u32 count, u64 phys)
 {
 	dev.type = type;
 	for (u32 i = 0; i < dev.slots; i++) {
-		u32 n = count < dev.req_sectors ? count : dev.req_sectors;
+		u32 n = count < dev.req_blocks ? count : dev.req_blocks;
 		bool issued = n > 0 || (i == 0 && type == VIRTIO_BLK_T_FLUSH);
 
 		slot[i] = (struct vblk_slot){ lba, n, phys, -1, issued, !issued };
 		if (!issued)
 			continue;
-		slot[i].head = virtio_blk_add_request(&dev.vq, &req_hdr[i], type, lba, phys,
-						      n * VIRTIO_BLK_SECTOR, dev.seg_bytes,
-						      &req_status[i]);
+		/* §5.2.6: the request's sector is in 512-byte units whatever the block size. */
+		slot[i].head = virtio_blk_add_request(
+			&dev.vq, &req_hdr[i], type, lba * (dev.blk_size / VIRTIO_BLK_SECTOR), phys,
+			n * dev.blk_size, dev.seg_bytes, &req_status[i]);
 		if (slot[i].head < 0) /* cannot happen: slots are sized to the queue */
 			slot[i].done = true; /* its status stays 0xFF: "no status written" */
 		lba += n;
 		count -= n;
-		phys += (u64)n * VIRTIO_BLK_SECTOR;
+		phys += (u64)n * dev.blk_size;
 	}
 	virtq_publish(&dev.vq);
 	vblk_notify();
@@ -581,7 +591,7 @@ static int vblk_check(struct jb_diag *d, u32 count)
 {
 	if (!dev.live)
 		return diag_fail(d, -JB_ENODEV, "%s: the device is not running", dev.name);
-	if (count == 0 || count > dev.slots * dev.req_sectors)
+	if (count == 0 || count > dev.slots * dev.req_blocks)
 		return diag_fail(d, -JB_EINVAL, "%s: bad sector count %u", dev.name, count);
 	return 0;
 }
@@ -682,8 +692,9 @@ int virtio_blk_open(u32 index, struct disk *out, struct jb_diag *d)
 	if (rc)
 		return rc;
 	*out = (struct disk){
-		.sectors = dev.capacity,
-		.max_sectors = dev.slots * dev.req_sectors,
+		.sectors = dev.capacity / (dev.blk_size / VIRTIO_BLK_SECTOR),
+		.sector_size = dev.blk_size,
+		.max_sectors = dev.slots * dev.req_blocks,
 		.dma_align = 1, /* descriptors take any byte address */
 		.dma_limit = UINT64_MAX,
 		.ops = &vblk_ops,
@@ -694,14 +705,14 @@ int virtio_blk_open(u32 index, struct disk *out, struct jb_diag *d)
 		return 0;
 	dev.announced |= 1u << (index & 31); /* a scan and the final open both come here */
 	vblk_get_id();
-	kprintf("%s: virtio-blk%s%s, %llu sectors (%llu MiB), %u-byte blocks, PCI %02x:%02x.%u"
-		" virtio 1.0 %s, registers %s, %u requests of %u KiB in flight\n",
-		dev.name, id_buf[0] ? " " : "", id_buf, (unsigned long long)dev.capacity,
-		(unsigned long long)(dev.capacity >> 11), dev.blk_size, dev.pci.bus, dev.pci.dev,
-		dev.pci.fn, dev.transitional ? "transitional" : "modern",
+	kprintf("%s: virtio-blk%s%s, %llu MiB, %llu sectors of %u bytes, virtio 1.0 %s device"
+		" %02x:%02x.%u, registers %s, %u requests of %u KiB in flight\n",
+		dev.name, id_buf[0] ? " " : "", id_buf, (unsigned long long)(dev.capacity >> 11),
+		(unsigned long long)out->sectors, out->sector_size,
+		dev.transitional ? "transitional" : "modern", dev.pci.bus, dev.pci.dev, dev.pci.fn,
 		dev.common.how == VIO_MMIO ? "by MMIO"
 		: dev.common.how == VIO_PORT ? "by I/O ports"
 					     : "through PCI configuration space (BAR above 4 GiB)",
-		dev.slots, dev.req_sectors / 2);
+		dev.slots, dev.req_blocks * (dev.blk_size / 1024));
 	return 0;
 }

@@ -102,7 +102,8 @@ def test_restore_mode32_of_x86_64_core(c):
 
 
 def test_restore_other_port_and_offset(c):
-    """The image 64 sectors into the disk on AHCI port 2: resume=ahci:2 resume_offset=64."""
+    """The image 64 sectors into the only disk, on AHCI port 2: it is the first AHCI disk,
+    resume=ahci:0 resume_offset=64."""
     core, entry = c.mkcore("core-off.img")
     disk = c.path("disk-off.img")
     with open(disk, "wb") as out, open(core, "rb") as src:
@@ -112,7 +113,9 @@ def test_restore_other_port_and_offset(c):
     args = ["-device", "ahci,id=ahci",
             "-drive", f"if=none,id=d2,format=raw,file={disk}",
             "-device", "ide-hd,drive=d2,bus=ahci.2"]
-    res = c.restore(None, f"resume=ahci:2 resume_offset=64 entry=0x{entry:x}", disk_args=args)
+    res = c.restore(None, f"resume=ahci:0 resume_offset=64 entry=0x{entry:x}", disk_args=args)
+    if not re.search(r"jumpback: ahci:0: .* port 2 of AHCI", res.serial):
+        raise Failure(f"ahci:0 is not the disk on port 2\n{res.describe()}")
     expect_resumed(res, entry)
 
 
@@ -472,11 +475,11 @@ def test_error_entry_outside_image(c):
     expect_error(res, "not inside any segment")
 
 
-def test_error_empty_port(c):
+def test_error_no_such_disk(c):
     disk, entry = c.mkcore("port.img")
     res = c.restore(disk, f"resume=ahci:3 entry=0x{entry:x} onerror=reboot",
                     timeout=ERROR_TIMEOUT)
-    expect_error(res, "no disk on AHCI port 3")
+    expect_error(res, "no AHCI disk 3: the machine has 1 (ahci:0 to ahci:0")
 
 
 def test_error_bad_cmdline(c):
@@ -726,6 +729,34 @@ def test_resume_auto(c):
     expect_resumed(res, entry)
 
 
+def two_ahci_args(first, second):
+    """Two AHCI controllers: `first` on port 1 of the first, `second` on port 0 of the other."""
+    return ["-device", "ahci,id=ahci0", "-device", "ahci,id=ahci1",
+            "-drive", f"if=none,id=d0,format=raw,file={first}", "-device", "ide-hd,drive=d0,bus=ahci0.1",
+            "-drive", f"if=none,id=d1,format=raw,file={second}", "-device", "ide-hd,drive=d1,bus=ahci1.0"]
+
+
+def test_two_ahci_controllers(c):
+    """The image behind the second AHCI controller: ahci:1 counts across controllers in PCI
+    order, and resume=auto finds it there too."""
+    core, entry = c.mkcore("ahci2.core")
+    blank = c.path("ahci2-blank.img")
+    with open(blank, "wb") as f:
+        f.truncate(8 * MIB)
+    args = two_ahci_args(blank, core)
+    res = c.restore(None, f"resume=ahci:1 entry=0x{entry:x}", disk_args=args)
+    if not re.search(r"jumpback: ahci:1: .* port 0 of AHCI .* controller 00:0[0-9a-f]\.0", res.serial):
+        raise Failure(f"ahci:1 is not port 0 of the second controller\n{res.describe()}")
+    expect_resumed(res, entry)
+    res = c.restore(None, f"entry=0x{entry:x}", disk_args=args)
+    if "resume=auto: the image is on ahci:1" not in res.serial:
+        raise Failure(f"auto did not find the image behind the second controller\n"
+                      f"{res.describe()}")
+    if not re.search(r"jumpback: ahci:0: .* port 1 of AHCI", res.serial):
+        raise Failure(f"the scan did not list the first controller's disk\n{res.describe()}")
+    expect_resumed(res, entry)
+
+
 def test_resume_auto_ambiguous(c):
     """Two images: resume=auto refuses and lists both."""
     core, entry = c.mkcore("amb.core")
@@ -904,8 +935,9 @@ def virtio_dump_guest(c, kind, mem="128M"):
 
 def expect_virtio_disk(res, kind):
     """The stub drove the disk natively, through the face of the device asked for."""
-    if not re.search(rf"^jumpback: virtio:0: virtio-blk.* virtio 1\.0 {kind},", res.serial, re.M):
-        raise Failure(f"no 'virtio:0: ... virtio 1.0 {kind}' line\n{res.describe()}")
+    if not re.search(rf"^jumpback: virtio:0: virtio-blk.* virtio 1\.0 {kind} device", res.serial,
+                     re.M):
+        raise Failure(f"no 'virtio:0: ... virtio 1.0 {kind} device' line\n{res.describe()}")
 
 
 def virtio_dump_test(kind):
@@ -1054,7 +1086,7 @@ TESTS = [
     test_qemu_dump_image_flow,
     test_error_no_entry,
     test_error_entry_outside_image,
-    test_error_empty_port,
+    test_error_no_such_disk,
     test_error_bad_cmdline,
     test_disk_error_retried,
     test_disk_error_persistent,
@@ -1080,6 +1112,7 @@ TESTS = [
     test_gpt_partlabel_via_bios,
     test_resume_auto,
     test_resume_auto_ambiguous,
+    test_two_ahci_controllers,
     test_partition_too_small,
     test_missing_partition,
 ] + VIRTIO_TESTS
