@@ -174,11 +174,10 @@ static void common_write64(u32 off, u64 v)
 
 /* ---- finding the device ---- */
 
-static bool vblk_matches(struct pci_dev p, const void *ctx)
+static bool vblk_is_blk(struct pci_dev p)
 {
 	u32 id = pci_read32(p, PCI_VENDOR_ID);
 
-	(void)ctx;
 	if ((id & 0xFFFF) != VIRTIO_PCI_VENDOR)
 		return false;
 	/* §4.1.2.1: a transitional block device is 0x1001 (subsystem device ID 2). */
@@ -186,17 +185,53 @@ static bool vblk_matches(struct pci_dev p, const void *ctx)
 	       id >> 16 == VIRTIO_PCI_DEVICE_BLK_TRANSITIONAL;
 }
 
+/* Reads p's configuration space and finds its virtio 1.0 capabilities; 0 or -JB_E*. */
+static int vblk_caps(struct pci_dev p, struct virtio_pci_caps *caps, struct jb_diag *why)
+{
+	static u8 cfg[256];
+
+	for (u32 off = 0; off < sizeof(cfg); off += 4) {
+		u32 v = pci_read32(p, (u8)off);
+
+		cfg[off] = (u8)v;
+		cfg[off + 1] = (u8)(v >> 8);
+		cfg[off + 2] = (u8)(v >> 16);
+		cfg[off + 3] = (u8)(v >> 24);
+	}
+	return virtio_pci_caps_parse(cfg, sizeof(cfg), caps, why);
+}
+
+static const bool vblk_modern = true, vblk_legacy = false;
+
+/* A virtio-blk function with the virtio 1.0 interface (*ctx true: the ones this driver runs)
+ * or without it (*ctx false: legacy-only devices, left to the BIOS). */
+static bool vblk_matches(struct pci_dev p, const void *ctx)
+{
+	struct virtio_pci_caps caps;
+	struct jb_diag ignored;
+
+	return vblk_is_blk(p) && (vblk_caps(p, &caps, &ignored) == 0) == *(const bool *)ctx;
+}
+
 u32 virtio_blk_count(struct jb_diag *why)
 {
 	struct pci_dev p;
-	u32 n = 0;
+	u32 n = 0, legacy = 0;
 
-	while (pci_find(vblk_matches, NULL, n, &p))
+	while (pci_find(vblk_matches, &vblk_modern, n, &p))
 		n++;
-	if (n == 0)
+	if (n)
+		return n;
+	while (pci_find(vblk_matches, &vblk_legacy, legacy, &p))
+		legacy++;
+	if (legacy)
 		diag_fail(why, -JB_ENODEV,
-			  "no virtio-blk device (PCI 1af4:1042 or 1af4:1001) found");
-	return n;
+			  "%u legacy-only virtio-blk device%s (no virtio 1.0 interface; the BIOS"
+			  " reads %s)",
+			  legacy, legacy > 1 ? "s" : "", legacy > 1 ? "them" : "it");
+	else
+		diag_fail(why, -JB_ENODEV, "no virtio-blk device (PCI 1af4:1042 or 1af4:1001)");
+	return 0;
 }
 
 /*
@@ -243,11 +278,10 @@ unassigned:
 
 static int vblk_find(u32 index, struct jb_diag *d)
 {
-	static u8 cfg[256] __attribute__((aligned(4)));
 	struct virtio_pci_caps caps;
 	struct jb_diag why;
 
-	if (!pci_find(vblk_matches, NULL, index, &dev.pci)) {
+	if (!pci_find(vblk_matches, &vblk_modern, index, &dev.pci)) {
 		u32 n = virtio_blk_count(&why);
 
 		if (n == 0)
@@ -261,15 +295,7 @@ static int vblk_find(u32 index, struct jb_diag *d)
 	dev.transitional = pci_read32(dev.pci, PCI_VENDOR_ID) >> 16 ==
 			   VIRTIO_PCI_DEVICE_BLK_TRANSITIONAL;
 	fmt_buf(dev.name, sizeof(dev.name), "virtio:%u", index);
-	for (u32 off = 0; off < sizeof(cfg); off += 4) {
-		u32 v = pci_read32(dev.pci, (u8)off);
-
-		cfg[off] = (u8)v;
-		cfg[off + 1] = (u8)(v >> 8);
-		cfg[off + 2] = (u8)(v >> 16);
-		cfg[off + 3] = (u8)(v >> 24);
-	}
-	int rc = virtio_pci_caps_parse(cfg, sizeof(cfg), &caps, &why);
+	int rc = vblk_caps(dev.pci, &caps, &why);
 
 	if (rc)
 		return diag_fail(d, rc, "%s (PCI %02x:%02x.%u): %s; only virtio 1.0 devices are driven",

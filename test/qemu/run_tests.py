@@ -1041,12 +1041,31 @@ def test_virtio_uefi_grub_multiboot2(c):
     expect_resumed(res, entry)
 
 
+def test_virtio_legacy_only_left_to_bios(c):
+    """A legacy-only virtio-blk device (no virtio 1.0 interface) is not a native disk:
+    resume=virtio:0 says why, and resume=auto reads it through the BIOS."""
+    disk, entry = c.mkcore("virtio-legacy.img")
+    args = ["-drive", f"if=none,id=v0,format=raw,file={disk}",
+            "-device", "virtio-blk-pci,drive=v0,disable-modern=on"]
+    res = c.restore(None, f"resume=virtio:0 entry=0x{entry:x} onerror=reboot", disk_args=args,
+                    timeout=ERROR_TIMEOUT)
+    expect_error(res, "no virtio-blk disk 0: 1 legacy-only virtio-blk device")
+    res = c.restore(None, f"entry=0x{entry:x}", disk_args=args)
+    if not re.search(r"^jumpback: no native disk found \(.*legacy-only virtio-blk device.*\);"
+                     r" scanning the BIOS's disks", res.serial, re.M):
+        raise Failure(f"no fallback to the BIOS naming the legacy device\n{res.describe()}")
+    if "resume=auto: the image is on bios:0x80" not in res.serial:
+        raise Failure(f"the image was not read through the BIOS\n{res.describe()}")
+    expect_resumed(res, entry)
+
+
 VIRTIO_TESTS = [
     virtio_dump_test("modern"),
     virtio_dump_test("transitional"),
     test_virtio_image_on_second_disk,
     test_virtio_disk_errors,
     test_virtio_uefi_grub_multiboot2,
+    test_virtio_legacy_only_left_to_bios,
 ]
 
 
