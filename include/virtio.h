@@ -183,6 +183,7 @@ u16 virtq_in_flight(const struct virtq *q);
 #define VIRTIO_BLK_T_IN 0
 #define VIRTIO_BLK_T_OUT 1
 #define VIRTIO_BLK_T_FLUSH 4
+#define VIRTIO_BLK_T_GET_ID 8 /* the serial (20 bytes); in Linux and QEMU, not in the 1.0 text */
 #define VIRTIO_BLK_S_OK 0
 #define VIRTIO_BLK_S_IOERR 1
 #define VIRTIO_BLK_S_UNSUPP 2

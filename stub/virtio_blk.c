@@ -22,7 +22,6 @@
 #define VBLK_RESET_MS 1000          /* §4.1.4.3.2: the driver waits for status to read 0 */
 #define VBLK_CMD_TIMEOUT_MS 15000
 #define VBLK_ID_BYTES 20            /* VIRTIO_BLK_T_GET_ID: the serial, not NUL-terminated */
-#define VIRTIO_BLK_T_GET_ID 8
 #define FOUR_GIB (1ull << 32)
 
 /* How one register region is reached: MMIO below 4 GiB, I/O ports, or (for a BAR above
@@ -303,10 +302,10 @@ static int vblk_find(u32 index, struct jb_diag *d)
 	dev.pcicfg_cap = caps.cfg[VIRTIO_PCI_CAP_PCI_CFG].present
 				 ? caps.cfg[VIRTIO_PCI_CAP_PCI_CFG].cap_at
 				 : 0;
-	/* Memory and I/O decoding for the registers, bus mastering for the queue, no INTx. */
+	/* Memory and I/O decoding for the registers, bus mastering for the queue. */
 	pci_write16(dev.pci, PCI_COMMAND,
 		    (u16)(pci_read16(dev.pci, PCI_COMMAND) | PCI_COMMAND_MEMORY | PCI_COMMAND_IO |
-			  PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE));
+			  PCI_COMMAND_MASTER));
 	rc = vblk_region(&caps.cfg[VIRTIO_PCI_CAP_COMMON_CFG], &dev.common, "common", d);
 	if (rc == 0)
 		rc = vblk_region(&caps.cfg[VIRTIO_PCI_CAP_DEVICE_CFG], &dev.device, "device", d);
