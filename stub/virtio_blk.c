@@ -21,6 +21,7 @@
 #define VBLK_MAX_SEGS 16u           /* data descriptors per request, unless SEG_MAX says less */
 #define VBLK_RESET_MS 1000          /* §4.1.4.3.2: the driver waits for status to read 0 */
 #define VBLK_CMD_TIMEOUT_MS 15000
+#define VBLK_CFG_TRIES 100          /* reads of the device configuration until it holds still */
 #define VBLK_ID_BYTES 20            /* VIRTIO_BLK_T_GET_ID: the serial, not NUL-terminated */
 #define FOUR_GIB (1ull << 32)
 
@@ -353,11 +354,14 @@ static bool has_feature(u32 bit)
 }
 
 /* §4.1.4.3: device configuration read consistently under config_generation. */
-static void vblk_read_config(void)
+static int vblk_read_config(void)
 {
 	u8 gen;
+	u32 tries = 0;
 
 	do {
+		if (tries++ == VBLK_CFG_TRIES)
+			return -JB_ETIMEDOUT;
 		gen = common_read8(VIRTIO_COMMON_CFGGEN);
 		dev.capacity = vio_read(&dev.device, VIRTIO_BLK_CFG_CAPACITY, 4) |
 			       (u64)vio_read(&dev.device, VIRTIO_BLK_CFG_CAPACITY + 4, 4) << 32;
@@ -379,6 +383,7 @@ static void vblk_read_config(void)
 
 		dev.req_blocks = (u32)((req < VBLK_REQ_BYTES ? req : VBLK_REQ_BYTES) / dev.blk_size);
 	} while (common_read8(VIRTIO_COMMON_CFGGEN) != gen);
+	return 0;
 }
 
 static int vblk_fail_status(const char *step, struct jb_diag *d)
@@ -443,7 +448,8 @@ static int vblk_init(struct jb_diag *d)
 						    VIRTIO_STATUS_FEATURES_OK);
 	if (!(common_read8(VIRTIO_COMMON_STATUS) & VIRTIO_STATUS_FEATURES_OK))
 		return vblk_fail_status("the device refused features (FEATURES_OK not kept)", d);
-	vblk_read_config();
+	if (vblk_read_config())
+		return vblk_fail_status("the device configuration kept changing while read", d);
 	if (dev.blk_size != 512 && dev.blk_size != 4096)
 		return diag_fail(d, -JB_EUNSUPPORTED,
 				 "%s: logical blocks of %u bytes (blk_size); only 512 and 4096 are"
