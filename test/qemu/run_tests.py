@@ -992,6 +992,19 @@ def test_virtio_image_on_second_disk(c):
         raise Failure(f"the image on disk is {image_state(image)}, not used")
 
 
+def test_virtio_above_4g(c):
+    """A 5 GiB guest with data above 4 GiB: the requests' 64-bit descriptors take the device's
+    DMA straight there, and the 64-bit payload checks it."""
+    disk, entry = c.mkcore("virtio-high.img", "--layout", "high", "--machine", "x86_64",
+                           payload=c.payload64)
+    res = c.restore(None, f"resume=virtio:0 entry=0x{entry:x}", mem="5G",
+                    disk_args=virtio_modern_disk(disk))
+    if not re.search(r"^jbtest: region \d+ ok: 0x1[0-9a-f]{8}\+", res.serial, re.M):
+        raise Failure(f"no region above 4 GiB was checked\n{res.describe()}")
+    expect_virtio_disk(res, "modern")
+    expect_resumed(res, entry, bits=64)
+
+
 def virtio_blkdebug_args(c, disk, sector, once):
     cfg = c.path(f"virtio-blkdebug-{sector}-{once}.cfg")
     with open(cfg, "w") as f:
@@ -1063,6 +1076,7 @@ VIRTIO_TESTS = [
     virtio_dump_test("modern"),
     virtio_dump_test("transitional"),
     test_virtio_image_on_second_disk,
+    test_virtio_above_4g,
     test_virtio_disk_errors,
     test_virtio_uefi_grub_multiboot2,
     test_virtio_legacy_only_left_to_bios,
