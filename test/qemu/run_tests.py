@@ -1005,6 +1005,33 @@ def test_virtio_above_4g(c):
     expect_resumed(res, entry, bits=64)
 
 
+def test_virtio_auto_among_other_kinds(c):
+    """AHCI, NVMe and virtio-blk disks on one machine, the image only on the virtio one (in a
+    GPT partition): resume=auto scans every native disk, finds it, and marks it used."""
+    blank_ahci, blank_nvme = c.path("mixed-ahci.img"), c.path("mixed-nvme.img")
+    for path in (blank_ahci, blank_nvme):
+        with open(path, "wb") as f:
+            f.truncate(8 * MIB)
+
+    def mixed_disks(path):  # the memory map depends on every controller
+        return (qemu.ahci_disk_args(blank_ahci)
+                + ["-drive", f"if=none,id=n0,format=raw,file={blank_nvme}",
+                   "-device", "nvme,serial=jbmixed,drive=n0"]
+                + virtio_modern_disk(path))
+
+    image, entry, _ = make_image(c, "mixed", disk_args_fn=mixed_disks)
+    disk, start, _ = partitioned_disk(c, "mixed-virtio.img", image, "gpt")
+    res = c.restore(None, "resume=auto", disk_args=mixed_disks(disk))
+    for name in ("ahci:0", "nvme:0", "virtio:0"):
+        if not re.search(rf"^jumpback: {name}: ", res.serial, re.M):
+            raise Failure(f"the scan did not list {name}\n{res.describe()}")
+    if "resume=auto: the image is on virtio:0 partition 2" not in res.serial:
+        raise Failure(f"auto did not find the image on the virtio disk\n{res.describe()}")
+    expect_resumed(res, entry)
+    if image_state(disk, offset=start * 512) != "used":
+        raise Failure("the image was not marked used on the virtio disk")
+
+
 def virtio_blkdebug_args(c, disk, sector, once):
     cfg = c.path(f"virtio-blkdebug-{sector}-{once}.cfg")
     with open(cfg, "w") as f:
@@ -1077,6 +1104,7 @@ VIRTIO_TESTS = [
     virtio_dump_test("transitional"),
     test_virtio_image_on_second_disk,
     test_virtio_above_4g,
+    test_virtio_auto_among_other_kinds,
     test_virtio_disk_errors,
     test_virtio_uefi_grub_multiboot2,
     test_virtio_legacy_only_left_to_bios,
