@@ -109,11 +109,15 @@ _Static_assert(sizeof(struct ahci_cmd_header) == 32, "AHCI command header");
 _Static_assert(sizeof(struct ahci_prd) == 16, "AHCI PRD");
 _Static_assert(__builtin_offsetof(struct ahci_cmd_table, prdt) == 0x80, "AHCI command table");
 
-/* Opens port `port` of the index-th AHCI controller on the PCI bus as a disk. One port is
- * open at a time: opening another stops the previous one. */
-int ahci_open(u32 controller, u32 port, struct disk *out, struct jb_diag *d);
+/*
+ * How many ATA disks hang off the machine's AHCI controllers: every controller in PCI order,
+ * its ports in port order, is taken from the firmware the first time; 0 with why saying what
+ * was found instead.
+ */
+u32 ahci_count(struct jb_diag *why);
 
-/* The ports of that controller with an ATA disk attached, as a bit mask (for scans). */
-int ahci_disk_ports(u32 controller, u32 *ports, struct jb_diag *d);
+/* Opens the index-th AHCI disk (in ahci_count's order). One disk is open at a time: opening
+ * another stops the previous one. */
+int ahci_open(u32 index, struct disk *out, struct jb_diag *d);
 
 #endif

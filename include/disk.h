@@ -28,7 +28,8 @@ struct disk_ops {
 
 struct disk {
 	char name[32];
-	u64 sectors;       /* capacity in 512-byte sectors */
+	u64 sectors;       /* capacity in logical blocks ("sectors") of sector_size bytes */
+	u32 sector_size;   /* logical block size: 512 or 4096 bytes */
 	u32 max_sectors;   /* per read call */
 	u32 dma_align;     /* destination alignment for direct reads (power of two) */
 	u64 dma_limit;     /* direct reads must end at or below this address */

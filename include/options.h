@@ -7,14 +7,16 @@
 
 enum jb_resume_kind {
 	RESUME_AUTO,
-	RESUME_AHCI,      /* ahci:PORT[:PART] */
+	RESUME_AHCI,      /* ahci:N[:PART], the N-th AHCI disk in PCI order */
 	RESUME_BIOS,      /* bios:0xDRIVE[:PART] */
 	RESUME_PARTUUID,  /* PARTUUID=uuid */
 	RESUME_PARTLABEL, /* PARTLABEL=name */
+	RESUME_NVME,      /* nvme:N[:PART], the N-th NVMe namespace in PCI, then NSID order */
+	RESUME_VIRTIO,    /* virtio:N[:PART], the N-th virtio-blk disk in PCI order */
 };
 
 enum jb_mode { MODE_AUTO, MODE_32, MODE_64 };
-enum jb_driver { DRIVER_AUTO, DRIVER_AHCI, DRIVER_BIOS };
+enum jb_driver { DRIVER_AUTO, DRIVER_AHCI, DRIVER_BIOS, DRIVER_NVME, DRIVER_VIRTIO };
 enum jb_verify { VERIFY_AUTO, VERIFY_ON, VERIFY_OFF };
 enum jb_onerror { ONERROR_HALT, ONERROR_REBOOT };
 
@@ -23,7 +25,7 @@ enum jb_onerror { ONERROR_HALT, ONERROR_REBOOT };
 
 struct jb_options {
 	enum jb_resume_kind resume;
-	u32 resume_unit;      /* AHCI port or BIOS drive number */
+	u32 resume_unit;      /* disk index of its kind (ahci, nvme, virtio) or BIOS drive number */
 	u32 resume_part;      /* 0: whole disk; else partition number (1-based) */
 	char resume_name[72]; /* PARTUUID / PARTLABEL value */
 	u64 resume_offset;    /* in 512-byte sectors */

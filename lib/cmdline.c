@@ -106,6 +106,35 @@ static bool copy_word(struct word w, char *dst, size_t size)
 	return true;
 }
 
+/* resume=KIND:N[:PART]: N is a disk index of that kind, or the BIOS drive number. */
+static const struct {
+	const char *prefix;
+	enum jb_resume_kind kind;
+} resume_disks[] = {
+	{ "ahci:", RESUME_AHCI },
+	{ "nvme:", RESUME_NVME },
+	{ "virtio:", RESUME_VIRTIO },
+	{ "bios:", RESUME_BIOS },
+};
+
+static const struct {
+	const char *name;
+	enum jb_driver driver;
+} drivers[] = {
+	{ "auto", DRIVER_AUTO }, { "ahci", DRIVER_AHCI },     { "nvme", DRIVER_NVME },
+	{ "virtio", DRIVER_VIRTIO }, { "bios", DRIVER_BIOS },
+};
+
+static bool parse_driver(struct word v, struct jb_options *o)
+{
+	for (size_t i = 0; i < JB_ARRAY_LEN(drivers); i++)
+		if (word_is(v, drivers[i].name)) {
+			o->driver = drivers[i].driver;
+			return true;
+		}
+	return false;
+}
+
 static bool parse_resume(struct word v, struct jb_options *o)
 {
 	struct word rest, unit, part;
@@ -122,19 +151,17 @@ static bool parse_resume(struct word v, struct jb_options *o)
 		o->resume = RESUME_PARTLABEL;
 		return copy_word(rest, o->resume_name, sizeof(o->resume_name));
 	}
-	if (word_starts(v, "ahci:", &rest)) {
-		o->resume = RESUME_AHCI;
-		word_split(rest, ':', &unit, &part);
-		if (!word_to_u32(unit, 31, &o->resume_unit))
+	for (size_t i = 0;; i++) {
+		if (i == JB_ARRAY_LEN(resume_disks))
 			return false;
-	} else if (word_starts(v, "bios:", &rest)) {
-		o->resume = RESUME_BIOS;
-		word_split(rest, ':', &unit, &part);
-		if (!word_to_u32(unit, 0xff, &o->resume_unit))
-			return false;
-	} else {
-		return false;
+		if (word_starts(v, resume_disks[i].prefix, &rest)) {
+			o->resume = resume_disks[i].kind;
+			break;
+		}
 	}
+	word_split(rest, ':', &unit, &part);
+	if (!word_to_u32(unit, 0xff, &o->resume_unit))
+		return false;
 	o->resume_part = 0;
 	return part.len == 0 || (word_to_u32(part, 128, &o->resume_part) && o->resume_part > 0);
 }
@@ -211,14 +238,7 @@ static bool parse_word(struct word w, struct jb_options *o)
 			return false;
 		o->pae = v.s[0] - '0';
 	} else if (word_is(key, "driver")) {
-		if (word_is(v, "auto"))
-			o->driver = DRIVER_AUTO;
-		else if (word_is(v, "ahci"))
-			o->driver = DRIVER_AHCI;
-		else if (word_is(v, "bios"))
-			o->driver = DRIVER_BIOS;
-		else
-			return false;
+		return parse_driver(v, o);
 	} else if (word_is(key, "verify")) {
 		if (word_is(v, "on"))
 			o->verify = VERIFY_ON;

@@ -26,21 +26,38 @@
 #define AHCI_CMD_TIMEOUT_MS 15000
 #define AHCI_MAX_SECTORS_PER_CMD 32768u /* 16 MiB: 4 PRDT entries of 4 MiB */
 
+#define AHCI_MAX_CONTROLLERS 8
+
+/* One HBA on the PCI bus, taken from the firmware with every port stopped. */
+struct ahci_ctrl {
+	uintptr_t abar;
+	struct pci_dev pci;
+	u32 pi;
+	u32 cap;
+	u32 disks;     /* ports with an ATA disk attached */
+	u32 announced; /* ports whose IDENTIFY line was printed */
+};
+
+/* The selected controller (its registers are what hba_read/port_read reach) and open port. */
 struct ahci_host {
 	uintptr_t abar;
 	struct pci_dev pci;
-	u32 port;
 	u32 pi;
 	u32 cap;
-	bool port_open; /* `port` runs with our command list */
+	struct ahci_ctrl *ctrl;
+	u32 port;
+	bool port_open; /* `port` of `ctrl` runs with our command list */
 	u8 command;     /* the command in slot 0, for its messages */
 	u64 lba;
 	u32 count;
-	u32 announced;  /* ports whose IDENTIFY line was printed */
 	char name[16];
 };
 
 static struct ahci_host host;
+static struct ahci_ctrl ctrls[AHCI_MAX_CONTROLLERS];
+static u32 nctrl;
+static bool enumerated;
+static char enum_note[80]; /* why there is no disk, for ahci_count's caller */
 static struct ahci_cmd_header cmd_list[32] __attribute__((aligned(1024)));
 static u8 rx_fis[256] __attribute__((aligned(256)));
 static struct ahci_cmd_table cmd_table __attribute__((aligned(128)));
@@ -310,13 +327,34 @@ static int ahci_read_wait(struct disk *dk, struct jb_diag *d)
 	return ahci_wait(d);
 }
 
+static void ahci_select(struct ahci_ctrl *c)
+{
+	host.ctrl = c;
+	host.abar = c->abar;
+	host.pci = c->pci;
+	host.pi = c->pi;
+	host.cap = c->cap;
+}
+
+static void pci_master(struct pci_dev p, bool on)
+{
+	u16 cmd = pci_read16(p, PCI_COMMAND);
+
+	pci_write16(p, PCI_COMMAND, (u16)(on ? cmd | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER
+					     : cmd & ~PCI_COMMAND_MASTER));
+}
+
+/* Every port of every controller stopped, bus mastering off: no HBA DMA after this. */
 static void ahci_quiesce(struct disk *dk)
 {
 	(void)dk;
-	ahci_stop_all_ports();
-	hba_write(AHCI_GHC, hba_read(AHCI_GHC) & ~AHCI_GHC_IE);
-	pci_write16(host.pci, PCI_COMMAND,
-		    (u16)(pci_read16(host.pci, PCI_COMMAND) & ~PCI_COMMAND_MASTER));
+	for (u32 i = 0; i < nctrl; i++) {
+		ahci_select(&ctrls[i]);
+		ahci_stop_all_ports();
+		hba_write(AHCI_GHC, hba_read(AHCI_GHC) & ~AHCI_GHC_IE);
+		pci_master(host.pci, false);
+	}
+	host.port_open = false;
 }
 
 static const struct disk_ops ahci_ops = {
@@ -349,79 +387,127 @@ static void identify_model(char *out, size_t size)
 	out[n] = '\0';
 }
 
-/* Finds the controller, takes it from the firmware and stops every port; once per boot. */
-static int ahci_controller_init(u32 controller, struct jb_diag *d)
+/* Takes one controller from the firmware and stops every port; notes its ATA disks. */
+static void ahci_ctrl_init(struct ahci_ctrl *c)
 {
-	static bool done;
-
-	if (done)
-		return 0;
-	if (!pci_find_class(AHCI_CLASS, AHCI_SUBCLASS, AHCI_PROGIF, controller, &host.pci))
-		return diag_fail(d, -JB_ENODEV,
-				 "no AHCI controller (PCI class 01:06:01) found; for a disk on another"
-				 " controller use resume=bios:0x80 or a scan, which falls back to the"
-				 " BIOS");
-	pci_write16(host.pci, PCI_COMMAND,
-		    (u16)(pci_read16(host.pci, PCI_COMMAND) | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER));
-	host.abar = pci_read32(host.pci, PCI_BAR5) & ~0xFu;
-	if (host.abar == 0)
-		return diag_fail(d, -JB_ENODEV, "AHCI controller %02x:%02x.%u has no ABAR (BAR5)",
-				 host.pci.bus, host.pci.dev, host.pci.fn);
-	fmt_buf(host.name, sizeof(host.name), "ahci");
+	ahci_select(c);
+	fmt_buf(host.name, sizeof(host.name), "ahci %02x:%02x.%u", c->pci.bus, c->pci.dev,
+		c->pci.fn);
 	ahci_bios_handoff();
 	hba_write(AHCI_GHC, hba_read(AHCI_GHC) | AHCI_GHC_AE);
 	hba_write(AHCI_GHC, hba_read(AHCI_GHC) & ~AHCI_GHC_IE);
-	host.cap = hba_read(AHCI_CAP);
-	host.pi = hba_read(AHCI_PI);
+	c->cap = host.cap = hba_read(AHCI_CAP);
+	c->pi = host.pi = hba_read(AHCI_PI);
 	/* No firmware command list may stay live in memory we are about to overwrite. */
 	ahci_stop_all_ports();
-	done = true;
-	return 0;
-}
-
-int ahci_disk_ports(u32 controller, u32 *ports, struct jb_diag *d)
-{
-	int rc = ahci_controller_init(controller, d);
-
-	*ports = 0;
-	if (rc)
-		return rc;
+	c->disks = 0;
 	for (u32 p = 0; p < AHCI_MAX_PORTS; p++)
-		if ((host.pi & (1u << p)) &&
+		if ((c->pi & (1u << p)) &&
 		    (port_read(p, PX_SSTS) & PX_SSTS_DET_MASK) == PX_SSTS_DET_PRESENT &&
 		    port_read(p, PX_SIG) == SATA_SIG_ATA)
-			*ports |= 1u << p;
-	return 0;
+			c->disks |= 1u << p;
 }
 
-int ahci_open(u32 controller, u32 port, struct disk *out, struct jb_diag *d)
+/* Finds every AHCI controller in PCI order and takes each from the firmware; once per boot. */
+static void ahci_enumerate(void)
 {
-	int rc = ahci_controller_init(controller, d);
+	struct pci_dev p;
+	u32 skipped = 0;
 
-	if (rc)
-		return rc;
-	if (port >= AHCI_MAX_PORTS || !(host.pi & (1u << port)))
+	if (enumerated)
+		return;
+	enumerated = true;
+	for (u32 i = 0; nctrl < AHCI_MAX_CONTROLLERS &&
+			   pci_find_class(AHCI_CLASS, AHCI_SUBCLASS, AHCI_PROGIF, i, &p);
+	     i++) {
+		struct ahci_ctrl *c = &ctrls[nctrl];
+
+		pci_write16(p, PCI_COMMAND, (u16)(pci_read16(p, PCI_COMMAND) | PCI_COMMAND_MEMORY));
+		c->pci = p;
+		c->abar = pci_read32(p, PCI_BAR5) & ~0xFu;
+		if (c->abar == 0) {
+			kprintf("warning: AHCI controller %02x:%02x.%u has no ABAR (BAR5); skipped\n",
+				p.bus, p.dev, p.fn);
+			skipped++;
+			continue;
+		}
+		ahci_ctrl_init(c);
+		nctrl++;
+	}
+	if (nctrl == 0)
+		fmt_buf(enum_note, sizeof(enum_note), "%s",
+			skipped ? "the AHCI controller has no ABAR"
+				: "no AHCI controller (PCI class 01:06:01)");
+	else
+		fmt_buf(enum_note, sizeof(enum_note), "%u AHCI controller%s, no port with an ATA disk",
+			nctrl, nctrl == 1 ? "" : "s");
+}
+
+static u32 ahci_total(void)
+{
+	u32 n = 0;
+
+	for (u32 i = 0; i < nctrl; i++)
+		n += (u32)__builtin_popcount(ctrls[i].disks);
+	return n;
+}
+
+u32 ahci_count(struct jb_diag *why)
+{
+	ahci_enumerate();
+	u32 n = ahci_total();
+
+	if (n == 0)
+		diag_fail(why, -JB_ENODEV, "%s", enum_note);
+	return n;
+}
+
+/* The controller and port of the index-th disk: controllers in PCI order, ports in order. */
+static bool ahci_disk_at(u32 index, struct ahci_ctrl **c, u32 *port)
+{
+	for (u32 i = 0; i < nctrl; i++)
+		for (u32 p = 0; p < AHCI_MAX_PORTS; p++)
+			if ((ctrls[i].disks & (1u << p)) && index-- == 0) {
+				*c = &ctrls[i];
+				*port = p;
+				return true;
+			}
+	return false;
+}
+
+int ahci_open(u32 index, struct disk *out, struct jb_diag *d)
+{
+	struct ahci_ctrl *c;
+	u32 port;
+
+	ahci_enumerate();
+	if (!ahci_disk_at(index, &c, &port)) {
+		u32 n = ahci_total();
+
+		if (n == 0)
+			return diag_fail(d, -JB_ENODEV, "no AHCI disk %u: %s", index, enum_note);
 		return diag_fail(d, -JB_ENODEV,
-				 "AHCI port %u is not implemented (ports implemented: PI=0x%x); name"
-				 " the image's port in resume=ahci:PORT", port,
-				 host.pi);
-	if (host.port_open)
+				 "no AHCI disk %u: the machine has %u (ahci:0 to ahci:%u, counted"
+				 " across controllers in PCI order)",
+				 index, n, n - 1);
+	}
+	if (host.port_open) {
+		ahci_select(host.ctrl);
 		ahci_port_stop(host.port);
+	}
+	ahci_select(c);
+	pci_master(c->pci, true);
 	host.port = port;
 	host.port_open = false;
-	fmt_buf(host.name, sizeof(host.name), "ahci:%u", port);
+	fmt_buf(host.name, sizeof(host.name), "ahci:%u", index);
 	if (port_wait(port, PX_SSTS, PX_SSTS_DET_MASK, PX_SSTS_DET_PRESENT, AHCI_LINK_WAIT_MS))
-		return diag_fail(d, -JB_ENODEV, "no disk on AHCI port %u (PxSSTS=0x%x); name the image's port in"
-				 " resume=ahci:PORT, or use resume=auto", port,
-				 port_read(port, PX_SSTS));
-	rc = ahci_port_start(port);
+		return diag_fail(d, -JB_ENODEV, "%s: no disk on port %u any more (PxSSTS=0x%x)",
+				 host.name, port, port_read(port, PX_SSTS));
+	int rc = ahci_port_start(port);
+
 	if (rc)
 		return diag_fail(d, rc, "%s: device stays busy (PxTFD=0x%x)", host.name,
 				 port_read(port, PX_TFD));
-	if (port_read(port, PX_SIG) != SATA_SIG_ATA)
-		return diag_fail(d, -JB_ENODEV,
-				 "%s: not an ATA disk (signature 0x%08x; CD/DVD drives hold no image)",
-				 host.name, port_read(port, PX_SIG));
 	host.port_open = true;
 	rc = ahci_issue(ATA_CMD_IDENTIFY, false, 0, 0, (uintptr_t)identify_data,
 			sizeof(identify_data), d);
@@ -433,6 +519,7 @@ int ahci_open(u32 controller, u32 port, struct disk *out, struct jb_diag *d)
 	identify_model(model, sizeof(model));
 	*out = (struct disk){
 		.sectors = identify_sectors(),
+		.sector_size = DISK_SECTOR_SIZE,
 		.max_sectors = AHCI_MAX_SECTORS_PER_CMD,
 		.dma_align = 2, /* §4.2.3.3: DBA is word aligned */
 		.dma_limit = host.cap & AHCI_CAP_S64A ? UINT64_MAX : 1ull << 32,
@@ -440,12 +527,13 @@ int ahci_open(u32 controller, u32 port, struct disk *out, struct jb_diag *d)
 		.priv = &host,
 	};
 	fmt_buf(out->name, sizeof(out->name), "%s", host.name);
-	if (host.announced & (1u << port))
+	if (c->announced & (1u << port))
 		return 0;
-	host.announced |= 1u << port; /* a scan and the final open both come here */
-	kprintf("%s: %s, %llu sectors (%llu MiB), controller %02x:%02x.%u AHCI %x.%x\n", host.name,
-		model, (unsigned long long)out->sectors, (unsigned long long)(out->sectors >> 11),
-		host.pci.bus, host.pci.dev, host.pci.fn, hba_read(AHCI_VS) >> 16,
-		(hba_read(AHCI_VS) >> 8) & 0xFF);
+	c->announced |= 1u << port; /* a scan and the final open both come here */
+	kprintf("%s: %s, %llu MiB, %llu sectors of %u bytes, port %u of AHCI %x.%x controller"
+		" %02x:%02x.%u\n",
+		host.name, model, (unsigned long long)(out->sectors * out->sector_size >> 20),
+		(unsigned long long)out->sectors, out->sector_size, port, hba_read(AHCI_VS) >> 16,
+		(hba_read(AHCI_VS) >> 8) & 0xFF, c->pci.bus, c->pci.dev, c->pci.fn);
 	return 0;
 }

@@ -208,6 +208,6 @@ void disk_read_abandon(struct disk *dk, struct disk_req *r)
 
 void disk_quiesce(struct disk *dk)
 {
-	if (dk && dk->ops->quiesce)
+	if (dk && dk->ops && dk->ops->quiesce)
 		dk->ops->quiesce(dk);
 }

@@ -178,6 +178,7 @@ int bios_disk_open(u8 drive, struct disk *out, struct jb_diag *d)
 
 	*out = (struct disk){
 		.sectors = p->sectors,
+		.sector_size = DISK_SECTOR_SIZE,
 		.dma_align = 1, /* the driver copies out of its own bounce buffer to any address */
 		.dma_limit = UINT64_MAX,
 		.ops = &bios_ops,
@@ -185,8 +186,8 @@ int bios_disk_open(u8 drive, struct disk *out, struct jb_diag *d)
 	};
 	out->max_sectors = bios_probe_max(out->sectors);
 	fmt_buf(out->name, sizeof(out->name), "%s", bdisk.name);
-	kprintf("%s: %llu sectors (%llu MiB) through int 13h, %u sectors per call\n", out->name,
-		(unsigned long long)out->sectors, (unsigned long long)(out->sectors >> 11),
-		out->max_sectors);
+	kprintf("%s: %llu MiB, %llu sectors of %u bytes, through int 13h, %u sectors per call\n",
+		out->name, (unsigned long long)(out->sectors * out->sector_size >> 20),
+		(unsigned long long)out->sectors, out->sector_size, out->max_sectors);
 	return 0;
 }

@@ -1,7 +1,8 @@
 /*
- * resume= forms: ahci:PORT[:PART], bios:0xDRIVE[:PART], PARTUUID=, PARTLABEL=, auto. A scan
- * looks at every disk the chosen driver reaches (native first with driver=auto, the BIOS when
- * no native disk is there) and at each partition's start for an ELF core.
+ * resume= forms: ahci:N, nvme:N, virtio:N (each [:PART]), bios:0xDRIVE[:PART], PARTUUID=,
+ * PARTLABEL=, auto. A scan looks at every disk the chosen driver reaches (with driver=auto,
+ * every native disk of every kind, the BIOS's only when there is no native one) and at each
+ * partition's start for an ELF core.
  */
 #include "locate.h"
 
@@ -12,17 +13,43 @@
 #include "elf.h"
 #include "fmt.h"
 #include "jbimage.h"
+#include "nvme.h"
 #include "le.h"
 #include "part.h"
+#include "virtio_blk.h"
 
 #define SCAN_MAX_DISKS 40
 #define SCAN_SEEN_SIZE 480
 #define PART_SCRATCH_SIZE (16u * 1024u)
 
+enum disk_kind { DISK_AHCI, DISK_NVME, DISK_VIRTIO, DISK_BIOS };
+
 struct disk_id {
-	bool bios;
-	u32 unit; /* AHCI port or BIOS drive */
+	enum disk_kind kind;
+	u32 unit; /* index among the disks of its kind, or BIOS drive */
 };
+
+/* The native drivers, in scan order: a new driver is one entry here. */
+static const struct native_driver {
+	enum disk_kind kind;
+	const char *name;
+	enum jb_resume_kind resume;
+	enum jb_driver driver;
+	u32 (*count)(struct jb_diag *why);
+	int (*open)(u32 index, struct disk *out, struct jb_diag *d);
+} natives[] = {
+	{ DISK_AHCI, "ahci", RESUME_AHCI, DRIVER_AHCI, ahci_count, ahci_open },
+	{ DISK_NVME, "nvme", RESUME_NVME, DRIVER_NVME, nvme_count, nvme_open },
+	{ DISK_VIRTIO, "virtio", RESUME_VIRTIO, DRIVER_VIRTIO, virtio_blk_count, virtio_blk_open },
+};
+
+static const struct native_driver *native_of(enum disk_kind kind)
+{
+	for (u32 i = 0; i < JB_ARRAY_LEN(natives); i++)
+		if (natives[i].kind == kind)
+			return &natives[i];
+	return NULL;
+}
 
 static struct part_table ptab;
 static u8 part_scratch[PART_SCRATCH_SIZE] __attribute__((aligned(512)));
@@ -34,12 +61,32 @@ static int part_read(void *ctx, u64 lba, u32 count, void *buf, struct jb_diag *d
 			       (u64)count * DISK_SECTOR_SIZE, d);
 }
 
+/*
+ * Opens the disk id names into dk. The device of a disk of another kind opened before is
+ * stopped first, so that only the one device in use ever runs DMA of ours.
+ */
 static int disk_open_id(struct disk_id id, struct disk *dk, struct jb_diag *d)
 {
-	if (!id.bios)
-		return ahci_open(0, id.unit, dk, d);
-	bios_init();
-	return bios_disk_open((u8)id.unit, dk, d);
+	static struct disk last; /* the last disk opened, and its kind */
+	static enum disk_kind last_kind;
+	const struct native_driver *nd = native_of(id.kind);
+	int rc;
+
+	if (last.ops && last_kind != id.kind) {
+		disk_quiesce(&last);
+		last.ops = NULL;
+	}
+	if (nd) {
+		rc = nd->open(id.unit, dk, d);
+	} else {
+		bios_init();
+		rc = bios_disk_open((u8)id.unit, dk, d);
+	}
+	if (rc == 0) {
+		last = *dk;
+		last_kind = id.kind;
+	}
+	return rc;
 }
 
 static int table_read(struct disk *dk, struct jb_diag *d)
@@ -90,7 +137,7 @@ static int locate_on_disk(const struct jb_options *o, struct disk_id id, struct 
 
 	if (rc)
 		return rc;
-	loc->uses_bios = id.bios;
+	loc->uses_bios = id.kind == DISK_BIOS;
 	if (o->resume_part) {
 		rc = table_read(dk, d);
 		if (rc)
@@ -107,37 +154,58 @@ static int locate_on_disk(const struct jb_options *o, struct disk_id id, struct 
 	return window_set(o, dk, p, loc, d);
 }
 
-/* The disks a scan looks at: native ones, or the BIOS's when there are none (or asked). */
+static const char *driver_name(enum jb_driver driver)
+{
+	for (u32 i = 0; i < JB_ARRAY_LEN(natives); i++)
+		if (natives[i].driver == driver)
+			return natives[i].name;
+	return driver == DRIVER_BIOS ? "bios" : "auto";
+}
+
+/* The disks a scan looks at: every native one, or the BIOS's when there are none (or asked). */
 static u32 scan_disks(const struct jb_options *o, bool have_bios, struct disk_id *ids,
 		      struct jb_diag *d)
 {
-	u32 n = 0, ports = 0;
-	struct jb_diag why = { "" };
+	u32 n = 0;
+	char why[200] = "";
+	size_t used = 0;
 
-	if (o->driver != DRIVER_BIOS && ahci_disk_ports(0, &ports, &why) == 0 && ports)
-		for (u32 p = 0; p < 32; p++)
-			if (ports & (1u << p))
-				ids[n++] = (struct disk_id){ false, p };
-	if (n || o->driver == DRIVER_AHCI) {
+	for (u32 k = 0; k < JB_ARRAY_LEN(natives) && o->driver != DRIVER_BIOS; k++) {
+		const struct native_driver *nd = &natives[k];
+		struct jb_diag note = { "" };
+
+		if (o->driver != DRIVER_AUTO && o->driver != nd->driver)
+			continue;
+		u32 count = nd->count(&note);
+
+		for (u32 i = 0; i < count && n < SCAN_MAX_DISKS; i++)
+			ids[n++] = (struct disk_id){ nd->kind, i };
+		if (count == 0 && used + 1 < sizeof(why))
+			used += fmt_buf(why + used, sizeof(why) - used, "%s%s", used ? "; " : "",
+					note.text);
+	}
+	if (used >= sizeof(why))
+		used = sizeof(why) - 1;
+	if (n || (o->driver != DRIVER_AUTO && o->driver != DRIVER_BIOS)) {
 		if (!n)
-			diag_fail(d, -JB_ENODEV, "no AHCI disk found (%s)",
-				  why.text[0] ? why.text : "no port has an ATA disk");
+			diag_fail(d, -JB_ENODEV, "no disk found for driver=%s (%s)",
+				  driver_name(o->driver), why);
 		return n;
 	}
 	if (!have_bios) {
-		diag_fail(d, -JB_ENODEV, "no native disk found (%s), and no BIOS to ask: the machine"
-					 " booted through UEFI",
-			  why.text[0] ? why.text : "no AHCI port has an ATA disk");
+		diag_fail(d, -JB_ENODEV,
+			  "no native disk found (%s), and no BIOS to ask: the machine booted through"
+			  " UEFI",
+			  why);
 		return 0;
 	}
 	if (o->driver == DRIVER_AUTO)
-		kprintf("no native disk found (%s); scanning the BIOS's disks\n",
-			why.text[0] ? why.text : "no AHCI port has an ATA disk");
+		kprintf("no native disk found (%s); scanning the BIOS's disks\n", why);
 	bios_init();
 	u32 count = bios_hard_disks();
 
 	for (u32 i = 0; i < count && n < SCAN_MAX_DISKS; i++)
-		ids[n++] = (struct disk_id){ true, 0x80 + i };
+		ids[n++] = (struct disk_id){ DISK_BIOS, 0x80 + i };
 	if (!n)
 		diag_fail(d, -JB_ENODEV, "the BIOS reports no hard disk");
 	return n;
@@ -282,28 +350,27 @@ static int locate_by_scan(const struct jb_options *o, bool have_bios, struct dis
 int locate_image(const struct jb_options *o, bool have_bios, struct disk *dk,
 		 struct image_loc *loc, struct jb_diag *d)
 {
-	switch (o->resume) {
-	case RESUME_AHCI:
-		if (o->driver == DRIVER_BIOS)
+	for (u32 i = 0; i < JB_ARRAY_LEN(natives); i++) {
+		const struct native_driver *nd = &natives[i];
+
+		if (o->resume != nd->resume)
+			continue;
+		if (o->driver != DRIVER_AUTO && o->driver != nd->driver)
+			return diag_fail(d, -JB_ECMDLINE, "resume=%s:%u names a %s disk but driver=%s",
+					 nd->name, o->resume_unit, nd->name, driver_name(o->driver));
+		return locate_on_disk(o, (struct disk_id){ nd->kind, o->resume_unit }, dk, loc, d);
+	}
+	if (o->resume == RESUME_BIOS) {
+		if (o->driver != DRIVER_AUTO && o->driver != DRIVER_BIOS)
 			return diag_fail(d, -JB_ECMDLINE,
-					 "resume=ahci:%u names a native disk but driver=bios",
-					 o->resume_unit);
-		return locate_on_disk(o, (struct disk_id){ false, o->resume_unit }, dk, loc, d);
-	case RESUME_BIOS:
-		if (o->driver == DRIVER_AHCI)
-			return diag_fail(d, -JB_ECMDLINE,
-					 "resume=bios:0x%02x names a BIOS disk but driver=ahci",
-					 o->resume_unit);
+					 "resume=bios:0x%02x names a BIOS disk but driver=%s",
+					 o->resume_unit, driver_name(o->driver));
 		if (!have_bios)
 			return diag_fail(d, -JB_ENODEV,
 					 "resume=bios:0x%02x: this machine booted through UEFI and has"
-					 " no BIOS; use resume=ahci:PORT or a scan",
+					 " no BIOS; use resume=ahci:N, nvme:N, virtio:N or a scan",
 					 o->resume_unit);
-		return locate_on_disk(o, (struct disk_id){ true, o->resume_unit }, dk, loc, d);
-	case RESUME_AUTO:
-	case RESUME_PARTUUID:
-	case RESUME_PARTLABEL:
-	default:
-		return locate_by_scan(o, have_bios, dk, loc, d);
+		return locate_on_disk(o, (struct disk_id){ DISK_BIOS, o->resume_unit }, dk, loc, d);
 	}
+	return locate_by_scan(o, have_bios, dk, loc, d);
 }

@@ -1,4 +1,4 @@
-/* PCI configuration access (mechanism #1) and a class-code scan of every bus. */
+/* PCI configuration access (mechanism #1) and scans of every bus, by class code or any test. */
 #include "pci.h"
 
 #include "cpu.h"
@@ -36,10 +36,8 @@ void pci_write16(struct pci_dev p, u8 reg, u16 v)
 	pci_write32(p, reg, (old & ~(0xFFFFu << shift)) | (u32)v << shift);
 }
 
-bool pci_find_class(u8 cls, u8 sub, u8 progif, u32 index, struct pci_dev *out)
+bool pci_find(pci_match_fn match, const void *ctx, u32 index, struct pci_dev *out)
 {
-	u32 want = (u32)cls << 24 | (u32)sub << 16 | (u32)progif << 8;
-
 	for (u32 bus = 0; bus < 256; bus++) {
 		for (u32 dev = 0; dev < 32; dev++) {
 			for (u32 fn = 0; fn < 8; fn++) {
@@ -50,8 +48,7 @@ bool pci_find_class(u8 cls, u8 sub, u8 progif, u32 index, struct pci_dev *out)
 						break; /* no device: skip its other functions */
 					continue;
 				}
-				if ((pci_read32(p, PCI_CLASS_REVISION) & 0xFFFFFF00u) == want &&
-				    index-- == 0) {
+				if (match(p, ctx) && index-- == 0) {
 					*out = p;
 					return true;
 				}
@@ -62,4 +59,16 @@ bool pci_find_class(u8 cls, u8 sub, u8 progif, u32 index, struct pci_dev *out)
 		}
 	}
 	return false;
+}
+
+static bool pci_class_matches(struct pci_dev p, const void *ctx)
+{
+	return (pci_read32(p, PCI_CLASS_REVISION) & 0xFFFFFF00u) == *(const u32 *)ctx;
+}
+
+bool pci_find_class(u8 cls, u8 sub, u8 progif, u32 index, struct pci_dev *out)
+{
+	u32 want = (u32)cls << 24 | (u32)sub << 16 | (u32)progif << 8;
+
+	return pci_find(pci_class_matches, &want, index, out);
 }

@@ -118,7 +118,8 @@ def test_restore_mode32_of_x86_64_core(c):
 
 
 def test_restore_other_port_and_offset(c):
-    """The image 64 sectors into the disk on AHCI port 2: resume=ahci:2 resume_offset=64."""
+    """The image 64 sectors into the only disk, on AHCI port 2: it is the first AHCI disk,
+    resume=ahci:0 resume_offset=64."""
     core, entry = c.mkcore("core-off.img")
     disk = c.path("disk-off.img")
     with open(disk, "wb") as out, open(core, "rb") as src:
@@ -128,7 +129,9 @@ def test_restore_other_port_and_offset(c):
     args = ["-device", "ahci,id=ahci",
             "-drive", f"if=none,id=d2,format=raw,file={disk}",
             "-device", "ide-hd,drive=d2,bus=ahci.2"]
-    res = c.restore(None, f"resume=ahci:2 resume_offset=64 entry=0x{entry:x}", disk_args=args)
+    res = c.restore(None, f"resume=ahci:0 resume_offset=64 entry=0x{entry:x}", disk_args=args)
+    if not re.search(r"jumpback: ahci:0: .* port 2 of AHCI", res.serial):
+        raise Failure(f"ahci:0 is not the disk on port 2\n{res.describe()}")
     expect_resumed(res, entry)
 
 
@@ -516,11 +519,11 @@ def test_error_entry_outside_image(c):
     expect_error(res, "is not inside any of the")
 
 
-def test_error_empty_port(c):
+def test_error_no_such_disk(c):
     disk, entry = c.mkcore("port.img")
     res = c.restore(disk, f"resume=ahci:3 entry=0x{entry:x} onerror=reboot",
                     timeout=ERROR_TIMEOUT)
-    expect_error(res, "no disk on AHCI port 3")
+    expect_error(res, "no AHCI disk 3: the machine has 1 (ahci:0 to ahci:0")
 
 
 def test_error_bad_cmdline(c):
@@ -770,6 +773,34 @@ def test_resume_auto(c):
     expect_resumed(res, entry)
 
 
+def two_ahci_args(first, second):
+    """Two AHCI controllers: `first` on port 1 of the first, `second` on port 0 of the other."""
+    return ["-device", "ahci,id=ahci0", "-device", "ahci,id=ahci1",
+            "-drive", f"if=none,id=d0,format=raw,file={first}", "-device", "ide-hd,drive=d0,bus=ahci0.1",
+            "-drive", f"if=none,id=d1,format=raw,file={second}", "-device", "ide-hd,drive=d1,bus=ahci1.0"]
+
+
+def test_two_ahci_controllers(c):
+    """The image behind the second AHCI controller: ahci:1 counts across controllers in PCI
+    order, and resume=auto finds it there too."""
+    core, entry = c.mkcore("ahci2.core")
+    blank = c.path("ahci2-blank.img")
+    with open(blank, "wb") as f:
+        f.truncate(8 * MIB)
+    args = two_ahci_args(blank, core)
+    res = c.restore(None, f"resume=ahci:1 entry=0x{entry:x}", disk_args=args)
+    if not re.search(r"jumpback: ahci:1: .* port 0 of AHCI .* controller 00:0[0-9a-f]\.0", res.serial):
+        raise Failure(f"ahci:1 is not port 0 of the second controller\n{res.describe()}")
+    expect_resumed(res, entry)
+    res = c.restore(None, f"entry=0x{entry:x}", disk_args=args)
+    if "resume=auto: the image is on ahci:1" not in res.serial:
+        raise Failure(f"auto did not find the image behind the second controller\n"
+                      f"{res.describe()}")
+    if not re.search(r"jumpback: ahci:0: .* port 1 of AHCI", res.serial):
+        raise Failure(f"the scan did not list the first controller's disk\n{res.describe()}")
+    expect_resumed(res, entry)
+
+
 def test_resume_auto_ambiguous(c):
     """Two images: resume=auto refuses and lists both."""
     core, entry = c.mkcore("amb.core")
@@ -898,6 +929,232 @@ def test_uefi_no_bios(c):
     expect_error(qemu.run(args, RESTORE_TIMEOUT), "booted through UEFI")
 
 
+# ---- virtio-blk: modern-only and transitional devices -----------------------------------
+VIRTIO_KINDS = {
+    # disable-legacy=on: a virtio 1.0 device (1af4:1042) with no legacy I/O BAR
+    "modern": lambda drive: ["-device", f"virtio-blk-pci,drive={drive},disable-legacy=on"],
+    # what `-drive if=virtio` makes on the pc machine: transitional (1af4:1001), both faces
+    "transitional": lambda drive: ["-device", f"virtio-blk-pci,drive={drive}"],
+}
+
+
+def virtio_disks(kind, *paths, drive_specs=None):
+    """One virtio-blk device of this kind per disk, in PCI order."""
+    args = []
+    for i, path in enumerate(paths):
+        spec = (drive_specs or {}).get(i, f"if=none,id=v{i},format=raw,file={path}")
+        args += ["-drive", spec] + VIRTIO_KINDS[kind](f"v{i}")
+    return args
+
+
+def virtio_modern_disk(path):
+    return virtio_disks("modern", path)
+
+
+def virtio_transitional_disk(path):
+    return virtio_disks("transitional", path)
+
+
+VIRTIO_DISK_FNS = {"modern": virtio_modern_disk, "transitional": virtio_transitional_disk}
+
+
+def virtio_dump_guest(c, kind, mem="128M"):
+    """A real QEMU-written core of the running test payload, taken on a machine with one
+    virtio-blk disk of this kind, as the restoring machine has (SeaBIOS's virtio-blk support
+    takes RAM of its own, so the memory map depends on it). Returns (core path, entry)."""
+    dump, blank = c.path("virtio-guest.core"), c.path("virtio-blank.img")
+    with open(blank, "wb") as f:
+        f.truncate(1 << 20)
+    args = (qemu.machine_args(mem) + qemu.kernel_args(c.payload, f"seed={c.seed}")
+            + virtio_disks(kind, blank))
+    ready = r"^jbtest: ready entry=(0x[0-9a-f]+) begin=(0x[0-9a-f]+) length=(0x[0-9a-f]+)"
+    match, res = qemu.dump_guest(args, RESTORE_TIMEOUT, ready, dump,
+                                 lambda m: (int(m.group(2), 16), int(m.group(3), 16)))
+    if not match or not os.path.exists(dump):
+        raise Failure(f"the guest did not get ready or no dump was written\n{res.describe()}")
+    os.chmod(dump, 0o644)  # QEMU writes it owner-read-only
+    qemu.pad_to_sectors(dump)
+    return dump, int(match.group(1), 16)
+
+
+def expect_virtio_disk(res, kind):
+    """The stub drove the disk natively, through the face of the device asked for."""
+    if not re.search(rf"^jumpback: virtio:0: virtio-blk.* virtio 1\.0 {kind} device", res.serial,
+                     re.M):
+        raise Failure(f"no 'virtio:0: ... virtio 1.0 {kind} device' line\n{res.describe()}")
+
+
+def virtio_dump_test(kind):
+    """A real QEMU-written core on a virtio-blk disk: raw by resume=virtio:0, raw in a GPT
+    partition by PARTLABEL=, and as a jumpback image found by resume=auto, marked used and
+    refused on a second boot."""
+    def test(c):
+        disk_fn = VIRTIO_DISK_FNS[kind]
+        dump, entry = virtio_dump_guest(c, kind)
+        res = c.restore(None, f"resume=virtio:0 entry=0x{entry:x}", disk_args=disk_fn(dump))
+        expect_virtio_disk(res, kind)
+        expect_resumed(res, entry)
+
+        disk, start, _ = partitioned_disk(c, "virtio-gpt.img", dump, "gpt")
+        res = c.restore(None, f"resume=PARTLABEL=hibernate entry=0x{entry:x}",
+                        disk_args=disk_fn(disk))
+        if f"on virtio:0 partition 2 at sector {start}" not in res.serial:
+            raise Failure(f"not read from partition 2 at sector {start}\n{res.describe()}")
+        expect_resumed(res, entry)
+
+        image = jbwrite(c, dump, c.path("virtio.jbi"), entry, machine_memmap(c, "128M", disk_fn))
+        disk, _, _ = partitioned_disk(c, "virtio-jbi.img", image, "gpt")
+        res = c.restore(None, "resume=auto", disk_args=disk_fn(disk))
+        if "resume=auto: the image is on virtio:0 partition 2" not in res.serial:
+            raise Failure(f"auto did not find the image\n{res.describe()}")
+        if "jumpback: image marked used" not in res.serial:
+            raise Failure(f"no 'image marked used' line\n{res.describe()}")
+        expect_resumed(res, entry)
+        res = c.restore(None, "resume=virtio:0:2 onerror=reboot", disk_args=disk_fn(disk),
+                        timeout=ERROR_TIMEOUT)
+        expect_error(res, "resumed once already")
+    test.__name__ = f"test_virtio_{kind}_qemu_dump"
+    return test
+
+
+def test_virtio_image_on_second_disk(c):
+    """Two modern virtio-blk disks in PCI order: resume=virtio:1 reads the image on the
+    second, whole-disk, and marks it used there (write + flush)."""
+    blank = c.path("virtio-two-blank.img")
+    with open(blank, "wb") as f:
+        f.truncate(8 * MIB)
+
+    def virtio_two_disks(path):  # the memory map depends on both devices
+        return virtio_disks("modern", blank, path)
+
+    image, entry, _ = make_image(c, "virtio-two", disk_args_fn=virtio_two_disks)
+    res = c.restore(None, "resume=virtio:1", disk_args=virtio_two_disks(image))
+    if "jumpback: image: jumpback image of kernel" not in res.serial:
+        raise Failure(f"the image header was not recognised\n{res.describe()}")
+    expect_resumed(res, entry)
+    if image_state(image) != "used":
+        raise Failure(f"the image on disk is {image_state(image)}, not used")
+
+
+def test_virtio_above_4g(c):
+    """A 5 GiB guest with data above 4 GiB: the requests' 64-bit descriptors take the device's
+    DMA straight there, and the 64-bit payload checks it."""
+    disk, entry = c.mkcore("virtio-high.img", "--layout", "high", "--machine", "x86_64",
+                           payload=c.payload64)
+    res = c.restore(None, f"resume=virtio:0 entry=0x{entry:x}", mem="5G",
+                    disk_args=virtio_modern_disk(disk))
+    if not re.search(r"^jbtest: region \d+ ok: 0x1[0-9a-f]{8}\+", res.serial, re.M):
+        raise Failure(f"no region above 4 GiB was checked\n{res.describe()}")
+    expect_virtio_disk(res, "modern")
+    expect_resumed(res, entry, bits=64)
+
+
+def test_virtio_auto_among_other_kinds(c):
+    """AHCI, NVMe and virtio-blk disks on one machine, the image only on the virtio one (in a
+    GPT partition): resume=auto scans every native disk, finds it, and marks it used."""
+    blank_ahci, blank_nvme = c.path("mixed-ahci.img"), c.path("mixed-nvme.img")
+    for path in (blank_ahci, blank_nvme):
+        with open(path, "wb") as f:
+            f.truncate(8 * MIB)
+
+    def mixed_disks(path):  # the memory map depends on every controller
+        return (qemu.ahci_disk_args(blank_ahci)
+                + ["-drive", f"if=none,id=n0,format=raw,file={blank_nvme}",
+                   "-device", "nvme,serial=jbmixed,drive=n0"]
+                + virtio_modern_disk(path))
+
+    image, entry, _ = make_image(c, "mixed", disk_args_fn=mixed_disks)
+    disk, start, _ = partitioned_disk(c, "mixed-virtio.img", image, "gpt")
+    res = c.restore(None, "resume=auto", disk_args=mixed_disks(disk))
+    for name in ("ahci:0", "nvme:0", "virtio:0"):
+        if not re.search(rf"^jumpback: {name}: ", res.serial, re.M):
+            raise Failure(f"the scan did not list {name}\n{res.describe()}")
+    if "resume=auto: the image is on virtio:0 partition 2" not in res.serial:
+        raise Failure(f"auto did not find the image on the virtio disk\n{res.describe()}")
+    expect_resumed(res, entry)
+    if image_state(disk, offset=start * 512) != "used":
+        raise Failure("the image was not marked used on the virtio disk")
+
+
+def virtio_blkdebug_args(c, disk, sector, once):
+    cfg = c.path(f"virtio-blkdebug-{sector}-{once}.cfg")
+    with open(cfg, "w") as f:
+        f.write('[inject-error]\nevent = "read_aio"\nerrno = "5"\n'
+                f'sector = "{sector}"\nonce = "{"on" if once else "off"}"\n')
+    return virtio_disks("modern", disk, drive_specs={
+        0: f"if=none,id=v0,format=raw,file=blkdebug:{cfg}:{disk}"})
+
+
+def test_virtio_disk_errors(c):
+    """Injected read errors on a virtio-blk disk (QEMU blkdebug): a one-time error is read
+    again and the restore completes; a sector that never reads gives an error naming it, and
+    no jump."""
+    disk, entry = c.mkcore("virtio-ioerr.img")
+    sector = 20000
+    res = c.restore(None, f"resume=virtio:0 entry=0x{entry:x}",
+                    disk_args=virtio_blkdebug_args(c, disk, sector, once=True))
+    if not re.search(r"^jumpback: warning: virtio:0: read at LBA \d+ \(\+\d+ sectors\) failed",
+                     res.serial, re.M):
+        raise Failure(f"no warning for the injected error\n{res.describe()}")
+    expect_resumed(res, entry)
+    expect_lba_named(res, sector)
+    res = c.restore(None, f"resume=virtio:0 entry=0x{entry:x} onerror=reboot",
+                    disk_args=virtio_blkdebug_args(c, disk, sector, once=False),
+                    timeout=ERROR_TIMEOUT)
+    expect_error(res, "VIRTIO_BLK_S_IOERR")
+    expect_lba_named(res, sector)
+    if not re.search(rf"^jumpback: error: .*virtio:0: read at LBA \d+ \(\+\d+ sectors\) failed",
+                     res.serial, re.M):
+        raise Failure(f"the error does not name the failed request\n{res.describe()}")
+
+
+def test_virtio_uefi_grub_multiboot2(c):
+    """UEFI (OVMF) and GRUB EFI multiboot2 restore from a modern virtio-blk disk. OVMF puts the
+    device's 64-bit BAR above 4 GiB, out of the stub's reach: the registers go through the
+    PCI configuration access capability."""
+    disk, entry = c.mkcore("virtio-uefi.img")
+    iso = grub_iso(c, "virtio-uefi",
+                   f"multiboot2 /boot/jumpback.elf resume=virtio:0 entry=0x{entry:x}")
+    args = (qemu.machine_args("256M") + uefi_args(c) + ["-cdrom", iso]
+            + virtio_modern_disk(disk))
+    res = qemu.run(args, RESTORE_TIMEOUT)
+    expect_virtio_disk(res, "modern")
+    if "registers through PCI configuration space" not in res.serial:
+        raise Failure(f"the registers were not reached through PCI configuration space (did"
+                      f" OVMF place the BAR below 4 GiB?)\n{res.describe()}")
+    expect_resumed(res, entry)
+
+
+def test_virtio_legacy_only_left_to_bios(c):
+    """A legacy-only virtio-blk device (no virtio 1.0 interface) is not a native disk:
+    resume=virtio:0 says why, and resume=auto reads it through the BIOS."""
+    disk, entry = c.mkcore("virtio-legacy.img")
+    args = ["-drive", f"if=none,id=v0,format=raw,file={disk}",
+            "-device", "virtio-blk-pci,drive=v0,disable-modern=on"]
+    res = c.restore(None, f"resume=virtio:0 entry=0x{entry:x} onerror=reboot", disk_args=args,
+                    timeout=ERROR_TIMEOUT)
+    expect_error(res, "no virtio-blk disk 0: 1 legacy-only virtio-blk device")
+    res = c.restore(None, f"entry=0x{entry:x}", disk_args=args)
+    if not re.search(r"^jumpback: no native disk found \(.*legacy-only virtio-blk device.*\);"
+                     r" scanning the BIOS's disks", res.serial, re.M):
+        raise Failure(f"no fallback to the BIOS naming the legacy device\n{res.describe()}")
+    if "resume=auto: the image is on bios:0x80" not in res.serial:
+        raise Failure(f"the image was not read through the BIOS\n{res.describe()}")
+    expect_resumed(res, entry)
+
+
+VIRTIO_TESTS = [
+    virtio_dump_test("modern"),
+    virtio_dump_test("transitional"),
+    test_virtio_image_on_second_disk,
+    test_virtio_above_4g,
+    test_virtio_auto_among_other_kinds,
+    test_virtio_disk_errors,
+    test_virtio_uefi_grub_multiboot2,
+    test_virtio_legacy_only_left_to_bios,
+]
+
+
 TESTS = [
     test_restore_elf64_i386,
     test_restore_elf32,
@@ -935,7 +1192,7 @@ TESTS = [
     test_qemu_dump_image_flow,
     test_error_no_entry,
     test_error_entry_outside_image,
-    test_error_empty_port,
+    test_error_no_such_disk,
     test_error_bad_cmdline,
     test_disk_error_retried,
     test_disk_error_persistent,
@@ -961,9 +1218,10 @@ TESTS = [
     test_gpt_partlabel_via_bios,
     test_resume_auto,
     test_resume_auto_ambiguous,
+    test_two_ahci_controllers,
     test_partition_too_small,
     test_missing_partition,
-]
+] + VIRTIO_TESTS
 
 
 def main():

@@ -18,9 +18,10 @@
  */
 static void options_diff(const struct jb_options *o, char *out, size_t size)
 {
-	static const char *const resume_names[] = { "auto", "ahci", "bios", "partuuid", "partlabel" };
+	static const char *const resume_names[] = { "auto", "ahci", "bios", "partuuid", "partlabel",
+						    "nvme", "virtio" };
 	static const char *const mode_names[] = { "auto", "32", "64" };
-	static const char *const driver_names[] = { "auto", "ahci", "bios" };
+	static const char *const driver_names[] = { "auto", "ahci", "bios", "nvme", "virtio" };
 	static const char *const verify_names[] = { "auto", "on", "off" };
 	struct jb_options def;
 	size_t n = 0;
@@ -127,6 +128,14 @@ static const struct {
 	{ "x resume=ahci:0:1", "resume=ahci part=1" },
 	{ "x resume=ahci:0:128", "resume=ahci part=128" },
 	{ "x resume=bios:0x80", "resume=bios unit=0x80" },
+	{ "x resume=ahci:255", "resume=ahci unit=0xff" },
+	{ "x resume=nvme:0", "resume=nvme" },
+	{ "x resume=nvme:1", "resume=nvme unit=0x1" },
+	{ "x resume=nvme:2:3", "resume=nvme unit=0x2 part=3" },
+	{ "x resume=nvme:0:128", "resume=nvme part=128" },
+	{ "x resume=virtio:0", "resume=virtio" },
+	{ "x resume=virtio:0x3:1", "resume=virtio unit=0x3 part=1" },
+	{ "x resume=nvme:1 resume=virtio:0", "resume=virtio" },
 	{ "x resume=bios:0X81", "resume=bios unit=0x81" },
 	{ "x resume=bios:128", "resume=bios unit=0x80" },
 	{ "x resume=bios:0x80:2", "resume=bios unit=0x80 part=2" },
@@ -164,6 +173,9 @@ static const struct {
 	{ "x pae=1", "pae=1" },
 	{ "x driver=ahci", "driver=ahci" },
 	{ "x driver=bios", "driver=bios" },
+	{ "x driver=nvme", "driver=nvme" },
+	{ "x driver=virtio", "driver=virtio" },
+	{ "x driver=nvme driver=ahci", "driver=ahci" },
 	{ "x driver=bios driver=auto", "" },
 	{ "x verify=on", "verify=on" },
 	{ "x verify=off", "verify=off" },
@@ -220,8 +232,14 @@ static const struct {
 	{ "x resume", "resume" },
 	{ "x resume=ahci", "resume=ahci" },
 	{ "x resume=ahci:", "resume=ahci:" },
-	{ "x resume=ahci:99", "resume=ahci:99" },
-	{ "x resume=ahci:32", "resume=ahci:32" },
+	{ "x resume=ahci:256", "resume=ahci:256" },
+	{ "x resume=nvme:256", "resume=nvme:256" },
+	{ "x resume=virtio:0:129", "resume=virtio:0:129" },
+	{ "x resume=nvme", "resume=nvme" },
+	{ "x resume=nvme:", "resume=nvme:" },
+	{ "x resume=virtio:x", "resume=virtio:x" },
+	{ "x resume=scsi:0", "resume=scsi:0" },
+	{ "x resume=NVME:0", "resume=NVME:0" },
 	{ "x resume=ahci:-1", "resume=ahci:-1" },
 	{ "x resume=ahci:0:0", "resume=ahci:0:0" },
 	{ "x resume=ahci:0:129", "resume=ahci:0:129" },
@@ -232,7 +250,7 @@ static const struct {
 	{ "x resume=bios:0x100", "resume=bios:0x100" },
 	{ "x resume=bios:", "resume=bios:" },
 	{ "x resume=bios:0x80:0", "resume=bios:0x80:0" },
-	{ "x resume=nvme:0", "resume=nvme:0" },
+	{ "x resume=sata:0", "resume=sata:0" },
 	{ "x resume=/dev/sda2", "resume=/dev/sda2" },
 	{ "x resume=PARTUUID=", "resume=PARTUUID=" },
 	{ "x resume=PARTLABEL=", "resume=PARTLABEL=" },
@@ -265,7 +283,8 @@ static const struct {
 	{ "x pae=", "pae=" },
 	{ "x pae=01", "pae=01" },
 	{ "x pae=on", "pae=on" },
-	{ "x driver=nvme", "driver=nvme" },
+	{ "x driver=scsi", "driver=scsi" },
+	{ "x driver=NVMe", "driver=NVMe" },
 	{ "x driver=", "driver=" },
 	{ "x verify=yes", "verify=yes" },
 	{ "x verify=", "verify=" },
@@ -285,8 +304,8 @@ static const struct {
 	{ "x serial=com1", "serial=com1" },
 	/* The failing word is named even after good words, and without a path word. */
 	{ "/boot/jumpback.elf keep mode=32 pae=7 driver=ahci", "pae=7" },
-	{ "mode=32\tresume=ahci:99\tkeep", "resume=ahci:99" },
-	{ "resume=nvme:0", "resume=nvme:0" },
+	{ "mode=32\tresume=ahci:300\tkeep", "resume=ahci:300" },
+	{ "resume=nvme:0x100", "resume=nvme:0x100" },
 };
 
 static void test_bad_lines(void **state)
