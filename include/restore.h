@@ -21,6 +21,13 @@ struct restore_src {
 	 * in the restore's own pieces; 0 reads through the stub's 512 KiB buffer instead.
 	 */
 	u64 scratch;
+	/* Filled in by restore_run: where the time of the pipelined reads went. */
+	struct restore_stats *stats;
+};
+
+struct restore_stats {
+	u64 hash_us; /* checking pieces that had landed (XXH64) */
+	u64 wait_us; /* waiting for the disk with nothing left to check */
 };
 
 /* Bytes per placement read: one disk command, hashed while the next one is read. */

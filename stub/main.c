@@ -366,18 +366,22 @@ void jb_main(u32 magic, u32 mbi_addr)
 		check_image(jbi_memmap_check(&jbi, &ram, &d), &d, loc.base_lba * DISK_SECTOR_SIZE);
 	choose_handoff();
 	build_plan(&d);
+	struct restore_stats stats = { 0, 0 };
 	u64 t0 = timer_now_us();
 
 	check(restore_run(&(struct restore_src){ &disk, core_base, verify_hashes(), &core,
-						 dryrun_scratch },
+						 dryrun_scratch, &stats },
 			  &plan, opts.dryrun, &d),
 	      &d);
 	u64 us = timer_now_us() - t0;
 	u64 bytes = plan.bytes_read + plan.bytes_zero;
 
-	kprintf("%s %llu MiB in %llu ms (%llu MiB/s)\n", opts.dryrun ? "read" : "restored",
-		(unsigned long long)(bytes >> 20), (unsigned long long)(us / 1000),
-		(unsigned long long)(us ? (bytes >> 10) * 1000000 / us >> 10 : 0));
+	kprintf("%s %llu MiB in %llu ms (%llu MiB/s; checking %llu ms, waiting for the disk"
+		" %llu ms)\n",
+		opts.dryrun ? "read" : "restored", (unsigned long long)(bytes >> 20),
+		(unsigned long long)(us / 1000),
+		(unsigned long long)(us ? (bytes >> 10) * 1000000 / us >> 10 : 0),
+		(unsigned long long)(stats.hash_us / 1000), (unsigned long long)(stats.wait_us / 1000));
 	if (opts.dryrun) {
 		kprintf("dryrun: image checked; would jump to 0x%08llx (%u-bit); no image byte was"
 			" placed\n",

@@ -4,6 +4,7 @@
 #include "console.h"
 #include "jbimage.h"
 #include "physmem.h"
+#include "timer.h"
 
 /* Image bytes compared against RAM (overlap checks) or read in a dry run pass through here. */
 #define RESTORE_SCRATCH_SIZE (512u * 1024u)
@@ -183,10 +184,12 @@ static int piece_start(const struct restore_src *src, const struct plan_op *op, 
 
 /* Piece r has landed: check it, count it. */
 static int piece_done(const struct disk_req *r, struct progress *pr, struct verify *v,
-		      struct jb_diag *d)
+		      struct restore_stats *st, struct jb_diag *d)
 {
+	u64 t0 = timer_now_us();
 	int rc = v->want ? verify_feed(v, r->dest, (u32)r->len, d) : 0;
 
+	st->hash_us += timer_now_us() - t0;
 	if (rc == 0)
 		progress_add(pr, r->len);
 	return rc;
@@ -212,12 +215,16 @@ static int restore_read(const struct restore_src *src, const struct plan_op *op,
 		bool more = started < op->len;
 
 		bad = cur;
-		if ((rc = disk_read_finish(src->dk, cur, &io)))
+		u64 t0 = timer_now_us();
+
+		rc = disk_read_finish(src->dk, cur, &io);
+		src->stats->wait_us += timer_now_us() - t0;
+		if (rc)
 			break;
 		bad = next;
 		if (more && (rc = piece_start(src, op, dryrun, i + 1, &started, next, &io)))
 			break;
-		rc = piece_done(cur, pr, v, d);
+		rc = piece_done(cur, pr, v, src->stats, d);
 		if (rc && more)
 			disk_read_abandon(src->dk, next);
 		if (rc || !more)
