@@ -92,6 +92,9 @@ def main():
         if rc == 0 and m and int(m.group(2)) == 0:
             passed += 1
             print(f"PASS {name}: {m.group(1)} checks, {what} ({secs:.1f}s)")
+            # A script's own tally of what it tried ("interrupted writer: 75/75 results safe").
+            for line in re.findall(r"^[a-z][\w ]*: \d+/\d+ .*$", out, re.M):
+                print(f"  {line}")
         else:
             failed += 1
             print(f"FAIL {name} (exit {rc}):\n{out[-3000:]}")

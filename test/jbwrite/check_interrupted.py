@@ -178,6 +178,32 @@ def interruptions(env, cmd, target, old, rng):
     return out
 
 
+def keep_result(env, kept, result, seen, boots, rng):
+    """Keeps a uniform sample (reservoir) of the refused results, boots - 2 of them, and the
+    first result that holds a whole image of each kind, as files for the boots."""
+    name, target, holds = result
+    if holds is None:
+        pool, cap, slot = kept["refused"], max(1, boots - 2), None
+        if len(pool) < cap:
+            slot = len(pool)
+            pool.append(None)
+        else:
+            j = rng.randrange(seen + 1)
+            slot = j if j < cap else None
+        if slot is None:
+            return
+    else:
+        pool = kept["whole"]
+        if any(k[2] == holds for k in pool):
+            return
+        slot = len(pool)
+        pool.append(None)
+    copy = env.path(f"result-{holds or 'refused'}-{slot}.img")
+    shutil.copyfile(target, copy)
+    qemu.pad_to_sectors(copy)
+    pool[slot] = (name, copy, holds)
+
+
 def boot(env, image, entry):
     args = (qemu.machine_args() + qemu.kernel_args(
         os.path.join(env.build, "jumpback.elf"), "resume=ahci:0 verify=off keep onerror=reboot")
@@ -214,7 +240,7 @@ def main():
         cmd = env.jbwrite_cmd(new_core, target, new_entry, memmap)
         check_order(c, env, cmd, target, old)
         points = interruptions(env, cmd, target, old, rng)
-        kept = []  # (name, path, holds) of results booted later
+        kept = {"refused": [], "whole": []}  # (name, path, holds) of results booted later
         safe = 0
         seen = {"refused": 0, "old": 0, "new": 0}
         for name, prefix, preexec in points:
@@ -233,20 +259,10 @@ def main():
                                                 if holds else "ACCEPTED OVER AN INCOMPLETE CORE"),
                     ok, f"jbwrite exit {res.returncode}: {res.stderr.strip()[-300:]}")
             if ok:
-                copy = env.path(f"result-{safe}.img")
-                shutil.copyfile(target, copy)
-                qemu.pad_to_sectors(copy)
-                kept.append((name, copy, holds))
-                if len(kept) > 4 * args.boots:  # keep a bounded, spread-out pool
-                    os.unlink(kept.pop(rng.randrange(len(kept)))[1])
+                keep_result(env, kept, (name, target, holds), safe, args.boots, rng)
         print(f"interrupted writer: {safe}/{len(points)} results safe ({seen['refused']} refused,"
               f" {seen['old']} the old image intact, {seen['new']} the new image complete)")
-        # Boot a sample: both kinds when there are both.
-        refused = [k for k in kept if k[2] is None]
-        whole = [k for k in kept if k[2] is not None]
-        sample = rng.sample(refused, min(len(refused), args.boots - min(2, len(whole))))
-        sample += rng.sample(whole, min(2, len(whole)))
-        for name, path, holds in sample:
+        for name, path, holds in kept["refused"] + kept["whole"]:
             res = boot(env, path, entries.get(holds))
             jumped = "jumpback: jumping to" in res.serial
             if holds is None:
