@@ -20,4 +20,12 @@ u32 phys_compare(u64 addr, const u8 *ref, u32 len, u8 *got);
 /* Feeds physical [addr, +len) to an XXH64 state (through the window above 4 GiB). */
 void phys_hash(struct xxh64 *h, u64 addr, u32 len);
 
+/*
+ * 32-bit device register access at any physical address: directly below 4 GiB, above it
+ * through the window mapped uncached (PCD, PWT) for the access. Firmware (OVMF) places 64-bit
+ * BARs above 4 GiB.
+ */
+u32 phys_mmio_read32(u64 addr);
+void phys_mmio_write32(u64 addr, u32 v);
+
 #endif

@@ -84,10 +84,10 @@ static void read_hash_table(struct jb_diag *d)
 /* A jumpback image header in front of the core? Checks it and sets core_base/core_bytes. */
 static void read_image_header(struct jb_diag *d)
 {
-	u64 area = loc.sectors * DISK_SECTOR_SIZE;
+	u64 area = loc.bytes;
 	char created[32];
 
-	core_base = loc.base_lba * DISK_SECTOR_SIZE;
+	core_base = loc.base;
 	core_bytes = area;
 	check(disk_read_bytes(&disk, core_base, (uintptr_t)&jbi, DISK_SECTOR_SIZE, d), d);
 	if (!jbi_has_magic(jbi.magic, sizeof(jbi.magic)))
@@ -129,13 +129,16 @@ static void read_headers(struct jb_diag *d)
 			       d);
 
 	if (rc == -JB_ETRUNC)
-		fatal_fmt(rc, "%s; %s ends at LBA %llu (%llu sectors from sector %llu)", d->text,
-			  loc.where, (unsigned long long)(loc.base_lba + loc.sectors),
-			  (unsigned long long)loc.sectors, (unsigned long long)loc.base_lba);
+		fatal_fmt(rc, "%s; %s ends at byte 0x%llx (0x%llx bytes from byte 0x%llx, LBA %llu of"
+			      " %u bytes)",
+			  d->text, loc.where, (unsigned long long)(loc.base + loc.bytes),
+			  (unsigned long long)loc.bytes, (unsigned long long)loc.base,
+			  (unsigned long long)(loc.base / disk.sector_size), disk.sector_size);
 	check(rc, d);
-	kprintf("image: ELF%u core, %s, %u PT_LOAD segments, %u notes, on %s at sector %llu\n",
+	kprintf("image: ELF%u core, %s, %u PT_LOAD segments, %u notes, on %s at sector %llu%s\n",
 		core.elf_class, core.machine == EM_X86_64 ? "x86_64" : "i386", core.nseg,
-		core.nnotes, loc.where, (unsigned long long)(base / DISK_SECTOR_SIZE));
+		core.nnotes, loc.where, (unsigned long long)(base / disk.sector_size),
+		base % disk.sector_size ? " (not on a sector boundary)" : "");
 	if (have_jbi)
 		check(jbi_check_core(&jbi, &core, d), d);
 }
@@ -229,29 +232,31 @@ static const u64 *verify_hashes(void)
 /*
  * The last step that may fail: the image's state becomes USED on disk (read back to be
  * sure), so a second boot cannot resume a stale system. `keep` skips it (snapshot boot).
+ * The header's first 512 bytes lie inside one logical block (resume_offset= counts 512-byte
+ * units): that block is read, changed and written whole.
  */
 static void mark_used(struct jb_diag *d)
 {
-	static u8 sector[DISK_SECTOR_SIZE] __attribute__((aligned(512)));
-	u64 lba = loc.base_lba;
+	static u8 block[DISK_BLOCK_MAX] __attribute__((aligned(DISK_BLOCK_MAX)));
+	u32 bs = disk.sector_size;
+	u64 lba = loc.base / bs;
+	u32 at = (u32)(loc.base % bs);
 	const u32 used = JBI_STATE_USED;
 
-	check(disk_read_bytes(&disk, lba * DISK_SECTOR_SIZE, (uintptr_t)sector, sizeof(sector), d),
-	      d);
-	if (!jbi_has_magic(sector, sizeof(sector)))
+	check(disk_read_bytes(&disk, lba * bs, (uintptr_t)block, bs, d), d);
+	if (!jbi_has_magic(block + at, DISK_SECTOR_SIZE))
 		fatal_fmt(-JB_EIO, "the image header on %s changed during the restore", loc.where);
-	copy_bytes(sector + JBI_STATE_OFFSET, &used, sizeof(used));
-	int rc = disk_write_sectors(&disk, lba, 1, sector, d);
+	copy_bytes(block + at + JBI_STATE_OFFSET, &used, sizeof(used));
+	int rc = disk_write_sectors(&disk, lba, 1, block, d);
 
 	if (rc)
 		fatal_fmt(rc, "could not mark the image used (%s); boot with keep to resume without"
 			      " marking it", d->text);
-	zero_bytes(sector, sizeof(sector));
-	check(disk_read_bytes(&disk, lba * DISK_SECTOR_SIZE, (uintptr_t)sector, sizeof(sector), d),
-	      d);
+	zero_bytes(block, bs);
+	check(disk_read_bytes(&disk, lba * bs, (uintptr_t)block, bs, d), d);
 	u32 state;
 
-	copy_bytes(&state, sector + JBI_STATE_OFFSET, sizeof(state));
+	copy_bytes(&state, block + at + JBI_STATE_OFFSET, sizeof(state));
 	if (state != JBI_STATE_USED)
 		fatal_fmt(-JB_EIO, "the image on %s did not stay marked used (state 0x%08x after"
 				   " writing); boot with keep to resume without marking it",

@@ -183,7 +183,7 @@ int main(int argc, char **argv)
 	if (bytes % PART_SECTOR_SIZE)
 		fprintf(stderr, "partinfo: %s: %llu trailing bytes after the last whole sector ignored\n",
 			argv[1], (unsigned long long)(bytes % PART_SECTOR_SIZE));
-	int rc = part_scan(image_read, &img, img.sectors, scratch, sizeof(scratch), &table, &d);
+	int rc = part_scan(image_read, &img, img.sectors, PART_SECTOR_SIZE, scratch, sizeof(scratch), &table, &d);
 
 	close(img.fd);
 	if (rc) {

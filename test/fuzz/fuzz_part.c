@@ -133,7 +133,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct jb_diag d;
 
 	memset(&d, 0x5a, sizeof(d)); /* part_scan must not rely on d starting empty */
-	int rc = part_scan(fuzz_read, &f, f.disk_sectors, scratch, f.scratch_len, &table, &d);
+	int rc = part_scan(fuzz_read, &f, f.disk_sectors, PART_SECTOR_SIZE, scratch, f.scratch_len, &table, &d);
 
 	FUZZ_ASSERT(memchr(d.text, '\0', sizeof(d.text)) != NULL);
 	if (rc == 0) {
