@@ -1110,6 +1110,34 @@ def test_nvme_transfer_limits(c):
         expect_resumed(res, entry)
 
 
+NVME_TRACES = ["pci_nvme_mmio_start_success", "pci_nvme_mmio_stopped", "pci_nvme_del_sq",
+               "pci_nvme_del_cq", "pci_nvme_mmio_shutdown_set", "pci_cfg_write"]
+
+
+def test_nvme_handoff_shutdown(c):
+    """At the hand-off the NVMe controller is stopped cleanly, as QEMU's own trace of the
+    device shows: after the stub's last enable, the I/O queues are deleted, CC.SHN is set,
+    the controller is disabled, and bus mastering is turned off; then kernel A runs."""
+    disk, entry = c.mkcore("nvme-shn.img")
+    args = nvme512(disk)
+    for event in NVME_TRACES:
+        args += ["-trace", event]
+    res = c.restore(None, f"resume=nvme:0 entry=0x{entry:x}", disk_args=args)
+    expect_resumed(res, entry)
+    trace = [line for line in res.serial.split("[qemu stderr]", 1)[-1].splitlines()
+             if line.startswith("pci_nvme") or " nvme " in line and "@0x4 <-" in line]
+    starts = [i for i, line in enumerate(trace) if "mmio_start_success" in line]
+    if not starts:
+        raise Failure(f"no trace of the controller being enabled\n{res.describe()}")
+    after = [line.split()[0] if line.startswith("pci_nvme") else
+             "bus master " + ("on" if int(line.split("<- ")[1], 16) & 4 else "off")
+             for line in trace[starts[-1] + 1:]]
+    want = ["pci_nvme_del_sq", "pci_nvme_del_cq", "pci_nvme_mmio_shutdown_set",
+            "pci_nvme_mmio_stopped", "bus master off"]
+    if after != want:
+        raise Failure(f"after the last enable the device saw {after}, want {want}")
+
+
 def test_uefi_nvme(c):
     """On UEFI firmware (OVMF), GRUB EFI loads the stub with multiboot2; the NVMe driver takes
     the controller from the firmware and restores the image."""
@@ -1195,6 +1223,7 @@ TESTS = [
     test_ahci_and_nvme_auto,
     test_nvme_disk_errors,
     test_nvme_transfer_limits,
+    test_nvme_handoff_shutdown,
     test_uefi_nvme,
     test_partition_too_small,
     test_missing_partition,
