@@ -6,7 +6,8 @@
  * Input layout: all bytes but the last are the disk (a short last sector reads as zeros); the
  * last byte holds knobs: bit 0 makes the GPT CRCs at LBA 1 and at the last LBA right again
  * before the scan (so that mutations get past the checksums), bits 1-2 pick the scratch size,
- * bits 3-4 how big the disk claims to be (exact, larger with zeros, unknown, half).
+ * bits 3-4 how big the disk claims to be (exact, larger with zeros, unknown, half). Every
+ * input is scanned twice: as a disk of 512-byte sectors and as one of 4096-byte blocks (4Kn).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #define READ_BOUND (1 + 4 * PART_MAX + 2 * (1 + 2048))
 
 struct fuzz_disk {
+	u32 bs; /* logical block size */
 	const u8 *bytes;
 	u64 data_sectors; /* sectors the bytes cover */
 	u64 disk_sectors; /* what part_scan is told */
@@ -44,7 +46,7 @@ static int fuzz_read(void *ctx, u64 lba, u32 count, void *buf, struct jb_diag *d
 
 	/* part_scan's promises: reads land in scratch, fit it, and stay inside the disk. */
 	FUZZ_ASSERT(buf == f->scratch);
-	FUZZ_ASSERT(count >= 1 && (u64)count * SECTOR <= f->scratch_len);
+	FUZZ_ASSERT(count >= 1 && (u64)count * f->bs <= f->scratch_len);
 	if (f->disk_sectors != PART_DISK_SIZE_UNKNOWN)
 		FUZZ_ASSERT(lba < f->disk_sectors && count <= f->disk_sectors - lba);
 	f->sectors_read += count;
@@ -53,12 +55,12 @@ static int fuzz_read(void *ctx, u64 lba, u32 count, void *buf, struct jb_diag *d
 	    (lba >= f->data_sectors || count > f->data_sectors - lba))
 		return diag_fail(d, -JB_ERANGE, "LBA %llu past the end", (unsigned long long)lba);
 	for (u32 i = 0; i < count; i++) {
-		u8 *out = (u8 *)buf + (size_t)i * SECTOR;
+		u8 *out = (u8 *)buf + (size_t)i * f->bs;
 
 		if (lba + i < f->data_sectors)
-			memcpy(out, f->bytes + (lba + i) * SECTOR, SECTOR);
+			memcpy(out, f->bytes + (lba + i) * f->bs, f->bs);
 		else
-			memset(out, 0, SECTOR); /* a larger disk than the image */
+			memset(out, 0, f->bs); /* a larger disk than the image */
 	}
 	return 0;
 }
@@ -93,31 +95,27 @@ static void check_table(const struct part_table *t, u64 disk_sectors)
 	}
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* One scan of the input as a disk of bs-byte blocks. */
+static void scan_as(const u8 *data, size_t len, u8 knobs, u32 bs)
 {
 	static const size_t scratch_sizes[] = { 512, 1536, 4096, 65536 };
 	static u8 scratch[65536];
 	static struct part_table table;
-
-	if (size < 1)
-		return 0;
-	u8 knobs = data[size - 1];
-	size_t len = size - 1;
-	u64 data_sectors = (len + SECTOR - 1) / SECTOR;
-	u8 *disk = calloc(data_sectors ? data_sectors : 1, SECTOR);
+	u64 data_sectors = (len + bs - 1) / bs;
+	u8 *disk = calloc(data_sectors ? data_sectors : 1, bs);
 
 	FUZZ_ASSERT(disk != NULL);
 	if (len)
 		memcpy(disk, data, len);
 	if (knobs & 1) {
-		gpt_fix_crcs(disk, (size_t)data_sectors * SECTOR, 1);
+		gpt_fix_crcs_bs(disk, (size_t)data_sectors * bs, 1, bs);
 		if (data_sectors > 1)
-			gpt_fix_crcs(disk, (size_t)data_sectors * SECTOR, data_sectors - 1);
+			gpt_fix_crcs_bs(disk, (size_t)data_sectors * bs, data_sectors - 1, bs);
 	}
-	struct fuzz_disk f = { disk, data_sectors, data_sectors, scratch,
-			       scratch_sizes[(knobs >> 1) & 3], 0 };
+	/* Scratch sizes scale with the block: 1, 3, 8 and 128 sectors; 16 blocks of 4 KiB. */
+	size_t scratch_len = scratch_sizes[(knobs >> 1) & 3] * (bs / PART_SECTOR_SIZE);
+	struct fuzz_disk f = { bs, disk, data_sectors, data_sectors, scratch,
+			       scratch_len < sizeof(scratch) ? scratch_len : sizeof(scratch), 0 };
 
 	switch ((knobs >> 3) & 3) {
 	case 1:
@@ -133,7 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct jb_diag d;
 
 	memset(&d, 0x5a, sizeof(d)); /* part_scan must not rely on d starting empty */
-	int rc = part_scan(fuzz_read, &f, f.disk_sectors, PART_SECTOR_SIZE, scratch, f.scratch_len, &table, &d);
+	int rc = part_scan(fuzz_read, &f, f.disk_sectors, bs, scratch, f.scratch_len, &table, &d);
 
 	FUZZ_ASSERT(memchr(d.text, '\0', sizeof(d.text)) != NULL);
 	if (rc == 0) {
@@ -146,6 +144,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(table.n == 0);
 	}
 	free(disk);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	scan_as(data, size - 1, data[size - 1], PART_SECTOR_SIZE);
+	scan_as(data, size - 1, data[size - 1], PART_SECTOR_SIZE_4K);
 	return 0;
 }
 
