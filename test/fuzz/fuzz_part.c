@@ -170,7 +170,7 @@ struct seed {
 	u8 data[INPUT_CAP];
 };
 
-static struct seed seeds[8];
+static struct seed seeds[10];
 static size_t nseeds;
 
 static void seed_add(const u8 *disk, u64 sectors, u8 knobs)
@@ -196,6 +196,46 @@ static void seed_gpt(u8 *disk, u64 sectors, u32 count, u32 esize)
 			      name, JB_ARRAY_LEN(name) - i % 3);
 	}
 	gpt_seal(disk, &l);
+}
+
+/* A 4Kn GPT in 9 blocks of 4 KiB: 4 entries of 128 bytes (one block) at LBA 2 and 7, headers
+ * at LBA 1 and 8, partitions in the usable blocks 3-6. */
+static void seed_gpt4k(u8 *disk)
+{
+	static const u64 header_lba[2] = { 1, 8 }, array_lba[2] = { 2, 7 };
+	u8 type[16], uuid[16];
+
+	memset(disk, 0, 9 * 4096);
+	guid_make(type, 0x0fc63daf, 0x8483, 0x4772, 0x8e793d69d8477de4ull);
+	for (int k = 0; k < 2; k++)
+		for (u32 i = 0; i < 4; i++) {
+			u8 *e = disk + array_lba[k] * 4096 + i * 128;
+
+			guid_make(uuid, 0x89abcdef, 0x0123, 0x4567, 0x0123456789abcd00ull + i);
+			memcpy(e, type, 16);
+			memcpy(e + 16, uuid, 16);
+			put64(e + 32, 3 + i);
+			put64(e + 40, 3 + i);
+			put16(e + 56, (u16)('a' + i));
+		}
+	mbr_put_entry(disk, 0, 0, 0xee, 1, 8);
+	mbr_put_boot_signature(disk);
+	for (int k = 0; k < 2; k++) {
+		u8 *h = disk + header_lba[k] * 4096;
+
+		memcpy(h, "EFI PART", 8);
+		put32(h + 8, 0x00010000);
+		put32(h + 12, GPT_HDR_SIZE);
+		put64(h + 24, header_lba[k]);
+		put64(h + 32, header_lba[1 - k]);
+		put64(h + 40, 3);
+		put64(h + 48, 6);
+		memset(h + 56, 0x4b, 16);
+		put64(h + 72, array_lba[k]);
+		put32(h + 80, 4);
+		put32(h + 84, 128);
+		gpt_fix_crcs_bs(disk, 9 * 4096, header_lba[k], 4096);
+	}
 }
 
 static void seeds_make(void)
@@ -224,6 +264,21 @@ static void seeds_make(void)
 	seed_gpt(disk, 64, 16, 256);
 	seed_add(disk, 64, 0x11);
 
+	/* A GPT on 4 KiB blocks (the 512-byte scan of it finds no header at byte 512). */
+	seed_gpt4k(disk);
+	{
+		static u8 scratch[65536];
+		static struct part_table t;
+		struct fuzz_disk f = { 4096, disk, 9, 9, scratch, sizeof(scratch), 0 };
+		struct jb_diag d;
+
+		/* The seed must be a valid table, or the 4Kn scans would start from nothing. */
+		FUZZ_ASSERT(part_scan(fuzz_read, &f, 9, 4096, scratch, sizeof(scratch), &t, &d) == 0);
+		FUZZ_ASSERT(t.gpt && !t.used_backup_gpt && t.n == 4);
+	}
+	seed_add(disk, 72, 0x00);
+	seed_add(disk, 72, 0x0b);
+
 	/* No table; an ELF header with 0x55AA by chance. */
 	memset(disk, 0, 2 * SECTOR);
 	seed_add(disk, 2, 0);
@@ -239,11 +294,13 @@ static size_t field_offset(struct test_rng *rng)
 	static const u8 gpt_entry[] = { 0, 15, 32, 40, 56 };
 	static const u8 mbr_entry[] = { 0, 4, 8, 12 };
 
-	switch (rng_below(rng, 4)) {
+	switch (rng_below(rng, 5)) {
 	case 0:
 		return 446 + 16 * rng_below(rng, 4) + mbr_entry[rng_below(rng, 4)];
 	case 1:
 		return SECTOR + gpt_header[rng_below(rng, JB_ARRAY_LEN(gpt_header))];
+	case 4: /* a 4Kn GPT header */
+		return 4096 + gpt_header[rng_below(rng, JB_ARRAY_LEN(gpt_header))];
 	case 2:
 		return 2 * SECTOR + 128 * rng_below(rng, 8) + gpt_entry[rng_below(rng, 5)];
 	default: /* an EBR's entries, wherever one may be */
