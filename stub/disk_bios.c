@@ -189,6 +189,14 @@ int bios_disk_open(u8 drive, struct disk *out, struct jb_diag *d)
 	};
 	out->max_sectors = bios_probe_max(out->sectors, out->sector_size);
 	fmt_buf(out->name, sizeof(out->name), "%s", bdisk.name);
+	if (drive >= 0x80 && drive < 0xA0) { /* a scan and the final open both come here */
+		static u32 announced;
+		u32 bit = 1u << (drive - 0x80);
+
+		if (announced & bit)
+			return 0;
+		announced |= bit;
+	}
 	kprintf("%s: %llu MiB, %llu sectors of %u bytes, through int 13h, %u sectors per call\n",
 		out->name, (unsigned long long)(out->sectors * out->sector_size >> 20),
 		(unsigned long long)out->sectors, out->sector_size, out->max_sectors);

@@ -88,6 +88,8 @@ static u32 inflight_max; /* commands of one request: io_depth - 1, at most NVME_
 static struct nvme_cmd cmds[NVME_MAX_INFLIGHT];
 static u32 ncmds;
 static u8 req_op;
+static int submit_error;         /* read_submit could not start the request: why */
+static struct jb_diag submit_diag;
 static char disk_name[16];
 
 static struct nvme_sqe admin_sq[NVME_ADMIN_DEPTH] __attribute__((aligned(4096)));
@@ -577,9 +579,6 @@ static int nvme_write(struct disk *dk, u64 lba, u32 count, const void *buf, stru
 
 /* Starts a read and returns; nvme_read_wait finishes it. A controller that cannot take it
  * leaves no command queued, and read_wait reports why. */
-static int submit_error;
-static struct jb_diag submit_diag;
-
 static void nvme_read_submit(struct disk *dk, u64 lba, u32 count, u64 phys)
 {
 	(void)dk;

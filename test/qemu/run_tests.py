@@ -1237,6 +1237,12 @@ def nvme_partition_test(block):
         shape = NVME_SHAPES[block]
         image, entry, _ = make_image(c, f"nvme-gpt{block}", disk_args_fn=shape)
         disk, start = gpt_disk(c, f"nvme-gpt{block}-disk.img", image, block)
+        partinfo = subprocess.run([os.path.join(c.build, "tools", "partinfo")]
+                                  + (["--4k"] if block == 4096 else []) + [disk],
+                                  capture_output=True, text=True, timeout=60)
+        if not re.search(rf"^2 +{start} +\d+ .*hibernate$", partinfo.stdout, re.M):
+            raise Failure(f"partinfo does not read partition 2 at LBA {start}:\n"
+                          f"{partinfo.stdout}{partinfo.stderr}")
         res = c.restore(None, "resume=PARTLABEL=hibernate keep", disk_args=shape(disk))
         if "PARTLABEL=hibernate: the image is on nvme:0 partition 2" not in res.serial:
             raise Failure(f"PARTLABEL= did not find partition 2\n{res.describe()}")
@@ -1346,6 +1352,50 @@ def test_nvme_disk_errors(c):
                           f" {block}\n{res.describe()}")
 
 
+def test_nvme_transfer_limits(c):
+    """The controller's transfer limit (MDTS) splits each read into commands in flight
+    together: 8 KiB per command (QEMU mdts=1, two pages: PRP2 is the second page), and no
+    limit (mdts=0: 2 MiB per command, a full PRP list page); a verified image restores with
+    both."""
+    image, entry, _ = make_image(c, "nvme-mdts", disk_args_fn=nvme512)
+    for mdts, per_cmd in ((1, 8), (0, 2048)):
+        drive = f"if=none,id=n0,format=raw,file={image}"
+        args = ["-drive", drive, "-device", f"nvme,serial=jbnvme0,drive=n0,mdts={mdts}"]
+        res = c.restore(None, "resume=nvme:0 keep", disk_args=args)
+        if not re.search(rf"^jumpback: nvme:0: .*, {per_cmd} KiB per command$", res.serial,
+                         re.M):
+            raise Failure(f"mdts={mdts}: not {per_cmd} KiB per command\n{res.describe()}")
+        expect_resumed(res, entry)
+
+
+NVME_TRACES = ["pci_nvme_mmio_start_success", "pci_nvme_mmio_stopped", "pci_nvme_del_sq",
+               "pci_nvme_del_cq", "pci_nvme_mmio_shutdown_set", "pci_cfg_write"]
+
+
+def test_nvme_handoff_shutdown(c):
+    """At the hand-off the NVMe controller is stopped cleanly, as QEMU's own trace of the
+    device shows: after the stub's last enable, the I/O queues are deleted, CC.SHN is set,
+    the controller is disabled, and bus mastering is turned off; then kernel A runs."""
+    disk, entry = c.mkcore("nvme-shn.img")
+    args = nvme512(disk)
+    for event in NVME_TRACES:
+        args += ["-trace", event]
+    res = c.restore(None, f"resume=nvme:0 entry=0x{entry:x}", disk_args=args)
+    expect_resumed(res, entry)
+    trace = [line for line in res.serial.split("[qemu stderr]", 1)[-1].splitlines()
+             if line.startswith("pci_nvme") or " nvme " in line and "@0x4 <-" in line]
+    starts = [i for i, line in enumerate(trace) if "mmio_start_success" in line]
+    if not starts:
+        raise Failure(f"no trace of the controller being enabled\n{res.describe()}")
+    after = [line.split()[0] if line.startswith("pci_nvme") else
+             "bus master " + ("on" if int(line.split("<- ")[1], 16) & 4 else "off")
+             for line in trace[starts[-1] + 1:]]
+    want = ["pci_nvme_del_sq", "pci_nvme_del_cq", "pci_nvme_mmio_shutdown_set",
+            "pci_nvme_mmio_stopped", "bus master off"]
+    if after != want:
+        raise Failure(f"after the last enable the device saw {after}, want {want}")
+
+
 def test_uefi_nvme(c):
     """On UEFI firmware (OVMF), GRUB EFI loads the stub with multiboot2; the NVMe driver takes
     the controller from the firmware and restores the image."""
@@ -1430,6 +1480,8 @@ TESTS = [
     test_bios_4kn_nvme,
     test_ahci_and_nvme_auto,
     test_nvme_disk_errors,
+    test_nvme_transfer_limits,
+    test_nvme_handoff_shutdown,
     test_uefi_nvme,
     test_partition_too_small,
     test_missing_partition,
