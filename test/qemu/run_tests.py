@@ -1034,6 +1034,26 @@ def test_virtio_auto_among_other_kinds(c):
         raise Failure("the image was not marked used on the virtio disk")
 
 
+def test_virtio_quiesced_at_handoff(c):
+    """Before the jump the device is reset and its bus mastering is off, so it cannot DMA into
+    the resumed kernel: QEMU's trace of device status and PCI configuration writes shows the
+    last status written is 0 and the last command register written has bus master clear."""
+    disk, entry = c.mkcore("virtio-quiesce.img")
+    args = (virtio_modern_disk(disk)
+            + ["-trace", "virtio_set_status", "-trace", "pci_cfg_write"])
+    res = c.restore(None, f"resume=virtio:0 entry=0x{entry:x}", disk_args=args)
+    expect_resumed(res, entry)
+    status = re.findall(r"virtio_set_status vdev \S+ val (\d+)", res.serial)
+    if not status or status[-1] != "0" or "15" not in status:
+        raise Failure(f"device status writes {status[-6:]}: want DRIVER_OK (15) and, last,"
+                      f" a reset (0)\n{res.describe()}")
+    command = re.findall(r"pci_cfg_write virtio-blk\S* \d+:\d+\.\d+ @0x4 <- 0x([0-9a-f]+)",
+                         res.serial)
+    if not command or int(command[-1], 16) & 0x4:
+        raise Failure(f"the last command register write ({command[-1:]}) leaves bus"
+                      f" mastering on\n{res.describe()}")
+
+
 def virtio_blkdebug_args(c, disk, sector, once):
     cfg = c.path(f"virtio-blkdebug-{sector}-{once}.cfg")
     with open(cfg, "w") as f:
@@ -1139,6 +1159,7 @@ VIRTIO_TESTS = [
     test_virtio_above_4g,
     test_virtio_auto_among_other_kinds,
     test_virtio_4k_blocks,
+    test_virtio_quiesced_at_handoff,
     test_virtio_disk_errors,
     test_virtio_uefi_grub_multiboot2,
     test_virtio_legacy_only_left_to_bios,
