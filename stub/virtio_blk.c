@@ -748,6 +748,6 @@ int virtio_blk_open(u32 index, struct disk *out, struct jb_diag *d)
 		dev.common.how == VIO_MMIO ? "by MMIO"
 		: dev.common.how == VIO_PORT ? "by I/O ports"
 					     : "through PCI configuration space (BAR above 4 GiB)",
-		dev.slots, dev.req_blocks * (dev.blk_size / 1024));
+		dev.slots, dev.req_blocks * dev.blk_size / 1024);
 	return 0;
 }

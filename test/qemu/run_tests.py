@@ -936,10 +936,15 @@ def virtio_dump_guest(c, kind, mem="128M", disk_fn=None):
 
 
 def expect_virtio_disk(res, kind):
-    """The stub drove the disk natively, through the face of the device asked for."""
-    if not re.search(rf"^jumpback: virtio:0: virtio-blk.* virtio 1\.0 {kind} device", res.serial,
-                     re.M):
+    """The stub drove the disk natively, through the face of the device asked for, with
+    several requests in flight."""
+    m = re.search(rf"^jumpback: virtio:0: virtio-blk.* virtio 1\.0 {kind} device .*, (\d+)"
+                  rf" requests of (\d+) KiB in flight$", res.serial, re.M)
+    if not m:
         raise Failure(f"no 'virtio:0: ... virtio 1.0 {kind} device' line\n{res.describe()}")
+    if int(m.group(1)) < 2 or int(m.group(2)) == 0:
+        raise Failure(f"{m.group(1)} requests of {m.group(2)} KiB in flight: QEMU's queue"
+                      f" holds several\n{res.describe()}")
 
 
 def virtio_dump_test(kind):
@@ -1086,21 +1091,24 @@ def test_virtio_disk_errors(c):
         raise Failure(f"the error does not name the failed request\n{res.describe()}")
 
 
-def test_virtio_uefi_grub_multiboot2(c):
-    """UEFI (OVMF) and GRUB EFI multiboot2 restore from a modern virtio-blk disk. OVMF puts the
+def virtio_uefi_test(kind):
+    """UEFI (OVMF) and GRUB EFI multiboot2 restore from a virtio-blk disk. OVMF puts the
     device's 64-bit BAR above 4 GiB, out of the stub's reach: the registers go through the
     PCI configuration access capability."""
-    disk, entry = c.mkcore("virtio-uefi.img")
-    iso = grub_iso(c, "virtio-uefi",
-                   f"multiboot2 /boot/jumpback.elf resume=virtio:0 entry=0x{entry:x}")
-    args = (qemu.machine_args("256M") + uefi_args(c) + ["-cdrom", iso]
-            + virtio_modern_disk(disk))
-    res = qemu.run(args, RESTORE_TIMEOUT)
-    expect_virtio_disk(res, "modern")
-    if "registers through PCI configuration space" not in res.serial:
-        raise Failure(f"the registers were not reached through PCI configuration space (did"
-                      f" OVMF place the BAR below 4 GiB?)\n{res.describe()}")
-    expect_resumed(res, entry)
+    def test(c):
+        disk, entry = c.mkcore(f"virtio-uefi-{kind}.img")
+        iso = grub_iso(c, f"virtio-uefi-{kind}",
+                       f"multiboot2 /boot/jumpback.elf resume=virtio:0 entry=0x{entry:x}")
+        args = (qemu.machine_args("256M") + uefi_args(c) + ["-cdrom", iso]
+                + VIRTIO_DISK_FNS[kind](disk))
+        res = qemu.run(args, RESTORE_TIMEOUT)
+        expect_virtio_disk(res, kind)
+        if "registers through PCI configuration space" not in res.serial:
+            raise Failure(f"the registers were not reached through PCI configuration space (did"
+                          f" OVMF place the BAR below 4 GiB?)\n{res.describe()}")
+        expect_resumed(res, entry)
+    test.__name__ = f"test_virtio_uefi_grub_multiboot2_{kind}"
+    return test
 
 
 def test_virtio_legacy_only_left_to_bios(c):
@@ -1161,7 +1169,8 @@ VIRTIO_TESTS = [
     test_virtio_4k_blocks,
     test_virtio_quiesced_at_handoff,
     test_virtio_disk_errors,
-    test_virtio_uefi_grub_multiboot2,
+    virtio_uefi_test("modern"),
+    virtio_uefi_test("transitional"),
     test_virtio_legacy_only_left_to_bios,
 ]
 
