@@ -88,6 +88,12 @@ static int disk_open_id(struct disk_id id, struct disk *dk, struct jb_diag *d)
 	if (rc == 0) {
 		last = *dk;
 		last_kind = id.kind;
+		/* The disk layer and the partition code handle these two block sizes only. */
+		if (dk->sector_size != DISK_SECTOR_SIZE && dk->sector_size != DISK_BLOCK_MAX)
+			rc = diag_fail(d, -JB_EUNSUPPORTED,
+				       "%s: the driver reports logical blocks of %u bytes (512 or 4096"
+				       " expected)",
+				       dk->name, dk->sector_size);
 	}
 	return rc;
 }
