@@ -5,14 +5,16 @@
 #include "diag.h"
 #include "types.h"
 
+/* The unit of resume_offset= and of partition-table probes; logical blocks are 512 or 4096. */
 #define DISK_SECTOR_SIZE 512u
+#define DISK_BLOCK_MAX 4096u /* the largest logical block the disk layer handles */
 /* Attempts per request before a read error is final (DESIGN.md §6). */
 #define DISK_READ_TRIES 3u
 
 struct disk;
 
 struct disk_ops {
-	/* Reads count sectors at lba into physical memory at phys; 0 or -JB_E*. */
+	/* Reads count logical blocks ("sectors") at lba into physical memory at phys; 0 or -JB_E*. */
 	int (*read)(struct disk *dk, u64 lba, u32 count, u64 phys, struct jb_diag *d);
 	/* Writes count sectors from buf (in the stub, below 4 GiB) to lba; 0 or -JB_E*. */
 	int (*write)(struct disk *dk, u64 lba, u32 count, const void *buf, struct jb_diag *d);

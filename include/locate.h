@@ -7,8 +7,9 @@
 #include "options.h"
 
 struct image_loc {
-	u64 base_lba;   /* first sector of the image */
-	u64 sectors;    /* sectors from there to the end of its partition or disk */
+	u64 base;       /* the image's first byte on the disk (resume_offset= need not be a whole
+			   logical block on a 4096-byte-sector disk) */
+	u64 bytes;      /* from there to the end of its partition or disk */
 	bool uses_bios; /* read through int 13h: low memory stays live until the last read */
 	char where[96]; /* "ahci:0 partition 2", for messages */
 };

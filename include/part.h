@@ -12,6 +12,7 @@
 
 #define PART_MAX 128
 #define PART_SECTOR_SIZE 512u
+#define PART_SECTOR_SIZE_4K 4096u
 /* A GPT name is 36 UTF-16 code units; as UTF-8 that is at most 108 bytes, plus the NUL. */
 #define PART_LABEL_SIZE 109
 /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" and its NUL; an MBR PARTUUID is shorter. */
@@ -41,14 +42,15 @@ struct part_table {
 	struct part part[PART_MAX]; /* in number order */
 };
 
-/* Reads count 512-byte sectors at lba into buf; 0 or -JB_E* (the caller's disk layer). */
+/* Reads count logical blocks at lba into buf; 0 or -JB_E* (the caller's disk layer). */
 typedef int (*part_read_fn)(void *ctx, u64 lba, u32 count, void *buf, struct jb_diag *d);
 
 /*
- * Reads the partition table of a disk of disk_sectors sectors (PART_DISK_SIZE_UNKNOWN if the
- * size is unknown). scratch (at least one sector; 16 KiB reads a usual GPT entry array in one
- * call) receives the reads; a read never asks for more sectors than scratch holds, nor for
- * sectors past disk_sectors.
+ * Reads the partition table of a disk of disk_sectors logical blocks of sector_size bytes (512
+ * or 4096; PART_DISK_SIZE_UNKNOWN if the size is unknown). LBAs count in those blocks: the MBR
+ * is in the first 512 bytes of LBA 0, a GPT header at LBA 1 (byte 4096 on a 4Kn disk). scratch
+ * (at least one block; 16 KiB reads a usual GPT entry array in one call) receives the reads; a
+ * read never asks for more blocks than scratch holds, nor for blocks past disk_sectors.
  *
  * A disk without the 0x55AA signature at LBA 0, or whose LBA 0 is not a partition table
  * (an ELF header, boot flags other than 0x00/0x80), has no table: out->n = 0 and 0 is
@@ -63,8 +65,8 @@ typedef int (*part_read_fn)(void *ctx, u64 lba, u32 count, void *buf, struct jb_
  * PART_MAX partitions), -JB_EINVAL (scratch too small), or the callback's read error;
  * then out->n is 0.
  */
-int part_scan(part_read_fn read, void *ctx, u64 disk_sectors, u8 *scratch, size_t scratch_len,
-	      struct part_table *out, struct jb_diag *d);
+int part_scan(part_read_fn read, void *ctx, u64 disk_sectors, u32 sector_size, u8 *scratch,
+	      size_t scratch_len, struct part_table *out, struct jb_diag *d);
 
 /* The partition with this number, or NULL. */
 const struct part *part_by_number(const struct part_table *t, u32 number);

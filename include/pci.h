@@ -9,7 +9,6 @@
 #define PCI_COMMAND_IO (1u << 0)
 #define PCI_COMMAND_MEMORY (1u << 1)
 #define PCI_COMMAND_MASTER (1u << 2)
-#define PCI_SUBSYSTEM_ID 0x2C /* subsystem vendor (low), subsystem device (high) */
 #define PCI_CLASS_REVISION 0x08 /* class:subclass:prog-if:revision, high byte first */
 #define PCI_HEADER_TYPE 0x0E
 #define PCI_BAR0 0x10

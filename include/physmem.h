@@ -29,4 +29,12 @@ const char *phys_hash_loop(void);
 /* boot/hash64.asm: xxh64_stripes in long mode, paging through the tables at pml4. */
 void xxh64_stripes_long(u64 acc[4], const u8 *p, u32 n, u32 pml4);
 
+/*
+ * 32-bit device register access at any physical address: directly below 4 GiB, above it
+ * through the window mapped uncached (PCD, PWT) for the access. Firmware (OVMF) places 64-bit
+ * BARs above 4 GiB.
+ */
+u32 phys_mmio_read32(u64 addr);
+void phys_mmio_write32(u64 addr, u32 v);
+
 #endif

@@ -112,6 +112,7 @@ struct scan {
 	part_read_fn read;
 	void *ctx;
 	u64 disk_sectors;
+	u32 bs; /* logical block size: GPT structures and LBAs count in it */
 	u8 *scratch;
 	u32 scratch_sectors;
 	struct part_table *t;
@@ -343,9 +344,9 @@ static int gpt_header_parse(const struct scan *s, u64 lba, struct gpt_header *h,
 	if (revision >> 16 != GPT_REVISION_MAJOR)
 		return diag_fail(d, -JB_EBADIMG, "GPT header at LBA %llu: revision 0x%08x is not 1.x",
 				 at, revision);
-	if (size < GPT_HEADER_MIN || size > PART_SECTOR_SIZE)
+	if (size < GPT_HEADER_MIN || size > s->bs)
 		return diag_fail(d, -JB_EBADIMG, "GPT header at LBA %llu: header size %u is outside"
-				 " %u..%u", at, size, GPT_HEADER_MIN, PART_SECTOR_SIZE);
+				 " %u..%u", at, size, GPT_HEADER_MIN, s->bs);
 	/* The CRC covers HeaderSize bytes with the CRC field itself taken as zero. */
 	u32 stored = le32(b + GPT_H_CRC);
 	u32 crc = crc32_update(0, b, GPT_H_CRC);
@@ -392,7 +393,7 @@ static int gpt_header_parse(const struct scan *s, u64 lba, struct gpt_header *h,
 		return diag_fail(d, -JB_EBADIMG, "GPT header at LBA %llu: %u partition entries of %u"
 				 " bytes exceed %u bytes", at, h->entry_count, h->entry_size,
 				 GPT_ARRAY_BYTES_MAX);
-	h->entry_sectors = (bytes + PART_SECTOR_SIZE - 1) / PART_SECTOR_SIZE;
+	h->entry_sectors = (bytes + s->bs - 1) / s->bs;
 	if (h->entry_sectors == 0)
 		return 0;
 	if (!range_inside(h->entry_lba, h->entry_sectors, 0, s->disk_sectors))
@@ -532,8 +533,8 @@ static int gpt_load(struct scan *s, u64 lba, bool *header_ok, struct gpt_header 
 
 	for (u64 at = h->entry_lba; left > 0;) {
 		u32 count = (u32)min_u64(s->scratch_sectors,
-					 (left + PART_SECTOR_SIZE - 1) / PART_SECTOR_SIZE);
-		u32 len = (u32)min_u64((u64)count * PART_SECTOR_SIZE, left);
+					 (left + s->bs - 1) / s->bs);
+		u32 len = (u32)min_u64((u64)count * s->bs, left);
 
 		rc = scan_read(s, at, count, "GPT entry array", d);
 		if (rc)
@@ -619,10 +620,10 @@ static int gpt_scan(struct scan *s, struct jb_diag *d)
 
 /* ---- the entry point and lookups ---- */
 
-int part_scan(part_read_fn read, void *ctx, u64 disk_sectors, u8 *scratch, size_t scratch_len,
-	      struct part_table *out, struct jb_diag *d)
+int part_scan(part_read_fn read, void *ctx, u64 disk_sectors, u32 sector_size, u8 *scratch,
+	      size_t scratch_len, struct part_table *out, struct jb_diag *d)
 {
-	struct scan s = { read, ctx, disk_sectors, scratch, 0, out };
+	struct scan s = { read, ctx, disk_sectors, sector_size, scratch, 0, out };
 	int rc;
 
 	if (d)
@@ -634,12 +635,15 @@ int part_scan(part_read_fn read, void *ctx, u64 disk_sectors, u8 *scratch, size_
 		out->disk_guid[i] = 0;
 	out->used_backup_gpt = false;
 	out->n = 0;
-	if (scratch_len < PART_SECTOR_SIZE)
+	if (sector_size != PART_SECTOR_SIZE && sector_size != PART_SECTOR_SIZE_4K)
+		return diag_fail(d, -JB_EINVAL, "partition scan: logical blocks of %u bytes (512 or"
+				 " 4096 expected)", sector_size);
+	if (scratch_len < sector_size)
 		return diag_fail(d, -JB_EINVAL, "partition scan: a scratch buffer of %zu bytes holds"
 				 " no sector", scratch_len);
 	/* Larger reads would not help: no single read is longer than the largest entry array. */
-	s.scratch_sectors = (u32)min_u64(scratch_len / PART_SECTOR_SIZE,
-					 GPT_ARRAY_BYTES_MAX / PART_SECTOR_SIZE);
+	s.scratch_sectors = (u32)min_u64(scratch_len / sector_size,
+					 GPT_ARRAY_BYTES_MAX / sector_size);
 	if (disk_sectors == 0)
 		return 0;
 	rc = scan_read(&s, 0, 1, "MBR", d);

@@ -7,6 +7,7 @@
  */
 #include "ahci.h"
 
+#include "ata_identify.h"
 #include "console.h"
 #include "cpu.h"
 #include "fmt.h"
@@ -61,7 +62,7 @@ static char enum_note[80]; /* why there is no disk, for ahci_count's caller */
 static struct ahci_cmd_header cmd_list[32] __attribute__((aligned(1024)));
 static u8 rx_fis[256] __attribute__((aligned(256)));
 static struct ahci_cmd_table cmd_table __attribute__((aligned(128)));
-static u16 identify_data[256] __attribute__((aligned(512)));
+static u16 identify_data[ATA_ID_WORDS] __attribute__((aligned(512)));
 
 static u32 hba_read(u32 reg)
 {
@@ -365,28 +366,6 @@ static const struct disk_ops ahci_ops = {
 	.quiesce = ahci_quiesce,
 };
 
-/* IDENTIFY DEVICE words (ACS-3 §7.12.7): capacity and model. */
-static u64 identify_sectors(void)
-{
-	if (identify_data[83] & (1u << 10)) /* 48-bit address feature set */
-		return (u64)identify_data[100] | (u64)identify_data[101] << 16 |
-		       (u64)identify_data[102] << 32 | (u64)identify_data[103] << 48;
-	return (u64)identify_data[60] | (u64)identify_data[61] << 16;
-}
-
-static void identify_model(char *out, size_t size)
-{
-	size_t n = 0;
-
-	for (u32 w = 27; w <= 46 && n + 2 < size; w++) {
-		out[n++] = (char)(identify_data[w] >> 8); /* ATA strings swap each byte pair */
-		out[n++] = (char)identify_data[w];
-	}
-	while (n && out[n - 1] == ' ')
-		n--;
-	out[n] = '\0';
-}
-
 /* Takes one controller from the firmware and stops every port; notes its ATA disks. */
 static void ahci_ctrl_init(struct ahci_ctrl *c)
 {
@@ -515,10 +494,17 @@ int ahci_open(u32 index, struct disk *out, struct jb_diag *d)
 		return rc;
 
 	char model[41];
+	u32 sector_size = ata_id_logical_sector_size(identify_data);
 
-	identify_model(model, sizeof(model));
+	ata_id_model(identify_data, model, sizeof(model));
+	if (sector_size != DISK_SECTOR_SIZE)
+		return diag_fail(d, -JB_EUNSUPPORTED,
+				 "%s: %s has logical sectors of %u bytes (IDENTIFY words 106, 117-118);"
+				 " jumpback's AHCI driver reads 512-byte sectors only: use"
+				 " resume=bios:0xDRIVE (driver=bios) on a BIOS machine",
+				 host.name, model, sector_size);
 	*out = (struct disk){
-		.sectors = identify_sectors(),
+		.sectors = ata_id_sectors(identify_data),
 		.sector_size = DISK_SECTOR_SIZE,
 		.max_sectors = AHCI_MAX_SECTORS_PER_CMD,
 		.dma_align = 2, /* §4.2.3.3: DBA is word aligned */

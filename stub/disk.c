@@ -1,4 +1,7 @@
-/* Disk layer: bounded retries, range checks, and byte-granular reads over sector drivers. */
+/*
+ * Disk layer: bounded retries, range checks, and byte-granular reads over sector drivers of
+ * 512- or 4096-byte logical blocks (dk->sector_size; the bounce buffer holds whole blocks).
+ */
 #include "disk.h"
 
 #include "console.h"
@@ -82,15 +85,16 @@ int disk_write_sectors(struct disk *dk, u64 lba, u32 count, const void *buf, str
 /* Reads [byte_off, +len) through the bounce buffer, one buffer-full at a time. */
 static int disk_read_bounced(struct disk *dk, u64 byte_off, u64 dest, u64 len, struct jb_diag *d)
 {
+	u32 bs = dk->sector_size;
+
 	while (len) {
-		u64 lba = byte_off / DISK_SECTOR_SIZE;
-		u32 skip = (u32)(byte_off % DISK_SECTOR_SIZE);
+		u64 lba = byte_off / bs;
+		u32 skip = (u32)(byte_off % bs);
 		u64 want = skip + len;
-		u32 max = DISK_BOUNCE_SIZE < dk->max_sectors * DISK_SECTOR_SIZE
-				  ? DISK_BOUNCE_SIZE
-				  : dk->max_sectors * DISK_SECTOR_SIZE;
+		u32 max = DISK_BOUNCE_SIZE / bs < dk->max_sectors ? DISK_BOUNCE_SIZE
+								   : dk->max_sectors * bs;
 		u32 span = want < max ? (u32)want : max;
-		u32 count = (span + DISK_SECTOR_SIZE - 1) / DISK_SECTOR_SIZE;
+		u32 count = (span + bs - 1) / bs;
 		int rc = disk_read_sectors(dk, lba, count, (uintptr_t)disk_bounce, d);
 
 		if (rc)
@@ -108,7 +112,8 @@ static int disk_read_bounced(struct disk *dk, u64 byte_off, u64 dest, u64 len, s
 int disk_read_bytes(struct disk *dk, u64 byte_off, u64 dest, u64 len, struct jb_diag *d)
 {
 	int rc;
-	u32 head = (u32)((DISK_SECTOR_SIZE - byte_off % DISK_SECTOR_SIZE) % DISK_SECTOR_SIZE);
+	u32 bs = dk->sector_size;
+	u32 head = (u32)((bs - byte_off % bs) % bs);
 
 	if (head > len)
 		head = (u32)len;
@@ -120,21 +125,21 @@ int disk_read_bytes(struct disk *dk, u64 byte_off, u64 dest, u64 len, struct jb_
 		dest += head;
 		len -= head;
 	}
-	u64 whole = len / DISK_SECTOR_SIZE;
+	u64 whole = len / bs;
 	bool direct = dk->dma_align && (dest & (dk->dma_align - 1)) == 0 &&
-		      dest + whole * DISK_SECTOR_SIZE <= dk->dma_limit;
+		      dest + whole * bs <= dk->dma_limit;
 
 	if (!direct)
 		return disk_read_bounced(dk, byte_off, dest, len, d);
 	while (whole) {
 		u32 count = whole < dk->max_sectors ? (u32)whole : dk->max_sectors;
 
-		rc = disk_read_sectors(dk, byte_off / DISK_SECTOR_SIZE, count, dest, d);
+		rc = disk_read_sectors(dk, byte_off / bs, count, dest, d);
 		if (rc)
 			return rc;
-		byte_off += (u64)count * DISK_SECTOR_SIZE;
-		dest += (u64)count * DISK_SECTOR_SIZE;
-		len -= (u64)count * DISK_SECTOR_SIZE;
+		byte_off += (u64)count * bs;
+		dest += (u64)count * bs;
+		len -= (u64)count * bs;
 		whole -= count;
 	}
 	return len ? disk_read_bounced(dk, byte_off, dest, len, d) : 0;
@@ -147,15 +152,16 @@ int disk_read_bytes(struct disk *dk, u64 byte_off, u64 dest, u64 len, struct jb_
 static bool disk_req_middle(const struct disk *dk, const struct disk_req *r, u64 *lba,
 			    u32 *count, u64 *dest)
 {
-	u64 head = (DISK_SECTOR_SIZE - r->byte_off % DISK_SECTOR_SIZE) % DISK_SECTOR_SIZE;
-	u64 whole = r->len > head ? (r->len - head) / DISK_SECTOR_SIZE : 0;
+	u32 bs = dk->sector_size;
+	u64 head = (bs - r->byte_off % bs) % bs;
+	u64 whole = r->len > head ? (r->len - head) / bs : 0;
 
-	*lba = (r->byte_off + head) / DISK_SECTOR_SIZE;
+	*lba = (r->byte_off + head) / bs;
 	*count = (u32)whole;
 	*dest = r->dest + head;
 	return dk->ops->read_submit && whole && whole <= dk->max_sectors && dk->dma_align &&
 	       (*dest & (dk->dma_align - 1)) == 0 &&
-	       *dest + whole * DISK_SECTOR_SIZE <= dk->dma_limit;
+	       *dest + whole * bs <= dk->dma_limit;
 }
 
 int disk_read_start(struct disk *dk, struct disk_req *r, struct jb_diag *d)
@@ -166,7 +172,7 @@ int disk_read_start(struct disk *dk, struct disk_req *r, struct jb_diag *d)
 	r->queued = false;
 	if (!disk_req_middle(dk, r, &lba, &count, &dest))
 		return disk_read_bytes(dk, r->byte_off, r->dest, r->len, d);
-	u64 head = dest - r->dest, mid = (u64)count * DISK_SECTOR_SIZE;
+	u64 head = dest - r->dest, mid = (u64)count * dk->sector_size;
 	int rc = disk_range_check(dk, "read", lba, count, d);
 
 	if (rc == 0 && head)

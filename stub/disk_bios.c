@@ -20,8 +20,9 @@
 #define EDD_MAGIC_OUT 0xAA55
 #define EDD_API_PACKET 0x1 /* CX bit 0 of AH=41h: the extended read/write functions */
 #define BDA_HARD_DISKS 0x475 /* BIOS data area: number of hard disks the BIOS set up */
-/* Per-call sector counts to try, largest first: the per-call cost dominates under a BIOS. */
-static const u32 bios_probe_counts[] = { BIOS_BOUNCE_SIZE / DISK_SECTOR_SIZE, 127, 64 };
+/* Per-call sector counts to try, largest first (at most a bounce buffer full): the per-call
+ * cost dominates under a BIOS. */
+static const u32 bios_probe_counts[] = { BIOS_BOUNCE_SIZE / DISK_SECTOR_SIZE, 127, 64, 32, 16, 8 };
 
 struct edd_dap {
 	u8 size; /* 16 */
@@ -89,8 +90,8 @@ static int bios_read(struct disk *dk, u64 lba, u32 count, u64 phys, struct jb_di
 					 "%s: int 13h read of %u sectors at LBA %llu failed (AH=0x%02x%s)",
 					 dk->name, n, (unsigned long long)lba, status & 0xFF,
 					 status & 0x200 ? ", short read" : "");
-		phys_write(phys, (const void *)(uintptr_t)BIOS_BOUNCE, n * DISK_SECTOR_SIZE);
-		phys += (u64)n * DISK_SECTOR_SIZE;
+		phys_write(phys, (const void *)(uintptr_t)BIOS_BOUNCE, n * dk->sector_size);
+		phys += (u64)n * dk->sector_size;
 		lba += n;
 		count -= n;
 	}
@@ -103,7 +104,7 @@ static int bios_write(struct disk *dk, u64 lba, u32 count, const void *buf, stru
 
 	if (count > dk->max_sectors)
 		return diag_fail(d, -JB_EINVAL, "%s: bad sector count %u", dk->name, count);
-	copy_bytes((void *)(uintptr_t)BIOS_BOUNCE, buf, count * DISK_SECTOR_SIZE);
+	copy_bytes((void *)(uintptr_t)BIOS_BOUNCE, buf, count * dk->sector_size);
 	int status = bios_transfer(EDD_WRITE, bdisk.drive, lba, count, &got);
 
 	if (status)
@@ -121,10 +122,12 @@ static const struct disk_ops bios_ops = {
 };
 
 /* Largest per-call count the BIOS really honours (read back from the DAP). */
-static u32 bios_probe_max(u64 sectors)
+static u32 bios_probe_max(u64 sectors, u32 sector_size)
 {
+	u32 fits = BIOS_BOUNCE_SIZE / sector_size;
+
 	for (u32 i = 0; i < JB_ARRAY_LEN(bios_probe_counts); i++) {
-		u32 n = bios_probe_counts[i], got;
+		u32 n = bios_probe_counts[i] < fits ? bios_probe_counts[i] : fits, got;
 
 		if (n > sectors)
 			n = (u32)sectors;
@@ -170,22 +173,32 @@ int bios_disk_open(u8 drive, struct disk *out, struct jb_diag *d)
 	if (bios_failed(&r) || p->sectors == 0)
 		return diag_fail(d, -JB_ENODEV, "%s: int 13h AH=48h gave no drive size (AH=0x%02x)",
 				 bdisk.name, (r.eax >> 8) & 0xFF);
-	if (p->bytes_per_sector != DISK_SECTOR_SIZE)
+	/* SeaBIOS reports 4096 for a 4Kn NVMe namespace; AH=42h then counts 4 KiB sectors. */
+	if (p->bytes_per_sector != DISK_SECTOR_SIZE && p->bytes_per_sector != DISK_BLOCK_MAX)
 		return diag_fail(d, -JB_EUNSUPPORTED,
-				 "%s: %u-byte sectors (the BIOS path reads only 512); use a native"
-				 " driver (resume=ahci:PORT)",
+				 "%s: int 13h AH=48h reports %u-byte sectors, and jumpback reads 512-"
+				 " and 4096-byte sectors; use a native driver (resume=ahci:N, nvme:N,"
+				 " virtio:N)",
 				 bdisk.name, p->bytes_per_sector);
 
 	*out = (struct disk){
 		.sectors = p->sectors,
-		.sector_size = DISK_SECTOR_SIZE,
+		.sector_size = p->bytes_per_sector,
 		.dma_align = 1, /* the driver copies out of its own bounce buffer to any address */
 		.dma_limit = UINT64_MAX,
 		.ops = &bios_ops,
 		.priv = &bdisk,
 	};
-	out->max_sectors = bios_probe_max(out->sectors);
+	out->max_sectors = bios_probe_max(out->sectors, out->sector_size);
 	fmt_buf(out->name, sizeof(out->name), "%s", bdisk.name);
+	if (drive >= 0x80 && drive < 0xA0) { /* a scan and the final open both come here */
+		static u32 announced;
+		u32 bit = 1u << (drive - 0x80);
+
+		if (announced & bit)
+			return 0;
+		announced |= bit;
+	}
 	kprintf("%s: %llu MiB, %llu sectors of %u bytes, through int 13h, %u sectors per call\n",
 		out->name, (unsigned long long)(out->sectors * out->sector_size >> 20),
 		(unsigned long long)out->sectors, out->sector_size, out->max_sectors);

@@ -55,10 +55,13 @@ static struct part_table ptab;
 static u8 part_scratch[PART_SCRATCH_SIZE] __attribute__((aligned(512)));
 static u8 probe_sector[DISK_SECTOR_SIZE] __attribute__((aligned(512)));
 
+/* Partition tables count in the disk's logical blocks (GPT on a 4Kn disk: LBA 1 = byte 4096). */
 static int part_read(void *ctx, u64 lba, u32 count, void *buf, struct jb_diag *d)
 {
-	return disk_read_bytes(ctx, lba * DISK_SECTOR_SIZE, (uintptr_t)buf,
-			       (u64)count * DISK_SECTOR_SIZE, d);
+	struct disk *dk = ctx;
+
+	return disk_read_bytes(dk, lba * dk->sector_size, (uintptr_t)buf,
+			       (u64)count * dk->sector_size, d);
 }
 
 /*
@@ -85,6 +88,12 @@ static int disk_open_id(struct disk_id id, struct disk *dk, struct jb_diag *d)
 	if (rc == 0) {
 		last = *dk;
 		last_kind = id.kind;
+		/* The disk layer and the partition code handle these two block sizes only. */
+		if (dk->sector_size != DISK_SECTOR_SIZE && dk->sector_size != DISK_BLOCK_MAX)
+			rc = diag_fail(d, -JB_EUNSUPPORTED,
+				       "%s: the driver reports logical blocks of %u bytes (512 or 4096"
+				       " expected)",
+				       dk->name, dk->sector_size);
 	}
 	return rc;
 }
@@ -92,8 +101,8 @@ static int disk_open_id(struct disk_id id, struct disk *dk, struct jb_diag *d)
 static int table_read(struct disk *dk, struct jb_diag *d)
 {
 	struct jb_diag note = { "" };
-	int rc = part_scan(part_read, dk, dk->sectors, part_scratch, sizeof(part_scratch), &ptab,
-			   &note);
+	int rc = part_scan(part_read, dk, dk->sectors, dk->sector_size, part_scratch,
+			   sizeof(part_scratch), &ptab, &note);
 
 	if (rc)
 		return diag_fail(d, rc,
@@ -105,19 +114,23 @@ static int table_read(struct disk *dk, struct jb_diag *d)
 	return 0;
 }
 
-/* The image window: a partition (number > 0) or the whole disk, from resume_offset on. */
+/*
+ * The image window: a partition (number > 0) or the whole disk, from resume_offset on (in
+ * 512-byte units whatever the disk's logical block size).
+ */
 static int window_set(const struct jb_options *o, struct disk *dk, const struct part *p,
 		      struct image_loc *loc, struct jb_diag *d)
 {
-	u64 first = p ? p->first_lba : 0, sectors = p ? p->sectors : dk->sectors;
+	u64 first = p ? p->first_lba : 0, blocks = p ? p->sectors : dk->sectors;
+	u64 size = blocks * dk->sector_size, skip = o->resume_offset * DISK_SECTOR_SIZE;
 
-	if (o->resume_offset >= sectors)
+	if (skip >= size)
 		return diag_fail(d, -JB_ERANGE,
-				 "resume_offset=%llu is past the end of %s (%llu sectors)",
+				 "resume_offset=%llu is past the end of %s (%llu 512-byte sectors)",
 				 (unsigned long long)o->resume_offset, loc->where,
-				 (unsigned long long)sectors);
-	loc->base_lba = first + o->resume_offset;
-	loc->sectors = sectors - o->resume_offset;
+				 (unsigned long long)(size / DISK_SECTOR_SIZE));
+	loc->base = first * dk->sector_size + skip;
+	loc->bytes = size - skip;
 	return 0;
 }
 
@@ -214,17 +227,16 @@ static u32 scan_disks(const struct jb_options *o, bool have_bios, struct disk_id
 enum probe { PROBE_NONE, PROBE_IMAGE, PROBE_USED };
 
 /*
- * Does an image start at this sector: a jumpback image (used or not), an ELF core, or a
+ * Does an image start at this byte: a jumpback image (used or not), an ELF core, or a
  * compressed dump (an image too, so that the user gets the clear error about it)?
  */
-static enum probe image_at(struct disk *dk, u64 lba)
+static enum probe image_at(struct disk *dk, u64 at)
 {
 	struct jb_diag ignore;
 	const struct elf32_ehdr *h = (const struct elf32_ehdr *)probe_sector;
 
-	if (lba >= dk->sectors ||
-	    disk_read_bytes(dk, lba * DISK_SECTOR_SIZE, (uintptr_t)probe_sector, DISK_SECTOR_SIZE,
-			    &ignore))
+	if (at + DISK_SECTOR_SIZE > dk->sectors * dk->sector_size ||
+	    disk_read_bytes(dk, at, (uintptr_t)probe_sector, DISK_SECTOR_SIZE, &ignore))
 		return PROBE_NONE;
 	if (jbi_has_magic(probe_sector, DISK_SECTOR_SIZE))
 		return le32(probe_sector + JBI_STATE_OFFSET) == JBI_STATE_USED ? PROBE_USED
@@ -295,11 +307,14 @@ static void scan_disk(const struct jb_options *o, struct disk_id id, struct disk
 	u32 before = s->found + s->used_images;
 
 	if (o->resume == RESUME_AUTO) {
-		scan_found(s, id, 0, dk->name, image_at(dk, o->resume_offset));
+		u64 skip = o->resume_offset * DISK_SECTOR_SIZE;
+
+		scan_found(s, id, 0, dk->name, image_at(dk, skip));
 		for (u32 i = 0; i < ptab.n; i++)
-			if (ptab.part[i].sectors > o->resume_offset)
+			if (ptab.part[i].sectors * dk->sector_size > skip)
 				scan_found(s, id, ptab.part[i].number, dk->name,
-					   image_at(dk, ptab.part[i].first_lba + o->resume_offset));
+					   image_at(dk, ptab.part[i].first_lba * dk->sector_size +
+								skip));
 	} else {
 		const struct part *p = o->resume == RESUME_PARTUUID ? part_by_uuid(&ptab, o->resume_name)
 								    : part_by_label(&ptab, o->resume_name);

@@ -55,7 +55,7 @@ static void check_image(int rc, const struct jb_diag *d, u64 byte)
 {
 	if (rc)
 		fatal_fmt(rc, "%s LBA %llu: %s", loc.where,
-			  (unsigned long long)(byte / DISK_SECTOR_SIZE), d->text);
+			  (unsigned long long)(byte / disk.sector_size), d->text);
 }
 
 /* A disk read of the image's headers: a failure says which part was being read. */
@@ -109,10 +109,10 @@ static void read_hash_table(struct jb_diag *d)
 /* A jumpback image header in front of the core? Checks it and sets core_base/core_bytes. */
 static void read_image_header(struct jb_diag *d)
 {
-	u64 area = loc.sectors * DISK_SECTOR_SIZE;
+	u64 area = loc.bytes;
 	char created[32];
 
-	core_base = loc.base_lba * DISK_SECTOR_SIZE;
+	core_base = loc.base;
 	core_bytes = area;
 	check_read(disk_read_bytes(&disk, core_base, (uintptr_t)&jbi, DISK_SECTOR_SIZE, d), d,
 		   "the first sector of the image");
@@ -121,7 +121,7 @@ static void read_image_header(struct jb_diag *d)
 			  "%s LBA %llu: the sector is blank (all zeros), no image starts here (jbwrite"
 			  " zeroes the header until the image is complete); write the image again, or"
 			  " check resume= and resume_offset=",
-			  loc.where, (unsigned long long)loc.base_lba);
+			  loc.where, (unsigned long long)(loc.base / disk.sector_size));
 	if (!jbi_has_magic(jbi.magic, sizeof(jbi.magic)))
 		return;
 	if (area >= JBI_HEADER_SIZE)
@@ -136,7 +136,7 @@ static void read_image_header(struct jb_diag *d)
 			  "%s LBA %llu: the image was resumed once already (marked used); resuming it"
 			  " again would bring back a stale system: hibernate again to write a new"
 			  " image (boot with keep to resume an image several times)",
-			  loc.where, (unsigned long long)loc.base_lba);
+			  loc.where, (unsigned long long)(loc.base / disk.sector_size));
 	have_jbi = true;
 	if (opts.verify != VERIFY_OFF)
 		read_hash_table(d);
@@ -162,7 +162,7 @@ static void read_headers(struct jb_diag *d)
 		fatal_fmt(-JB_ETOOBIG,
 			  "%s LBA %llu: ELF header: program headers end at byte 0x%llx, past the %u"
 			  " bytes this jumpback reads for them; write a core with fewer segments",
-			  loc.where, (unsigned long long)(base / DISK_SECTOR_SIZE),
+			  loc.where, (unsigned long long)(base / disk.sector_size),
 			  (unsigned long long)need, HEADER_BUF_SIZE);
 	if (!rc && need > first)
 		check_read(disk_read_bytes(&disk, base, (uintptr_t)header_buf, need, d), d,
@@ -171,16 +171,17 @@ static void read_headers(struct jb_diag *d)
 		rc = elfcore_parse(header_buf, (size_t)(need > first ? need : first), image_size,
 				   &core, d);
 	if (rc == -JB_ETRUNC)
-		fatal_fmt(rc, "%s LBA %llu: %s (%s ends at LBA %llu, %llu sectors from LBA %llu)",
-			  loc.where, (unsigned long long)(base / DISK_SECTOR_SIZE), d->text, loc.where,
-			  (unsigned long long)(loc.base_lba + loc.sectors),
-			  (unsigned long long)loc.sectors, (unsigned long long)loc.base_lba);
+		fatal_fmt(rc, "%s LBA %llu: %s (%s ends at byte 0x%llx, 0x%llx bytes from byte 0x%llx)",
+			  loc.where, (unsigned long long)(base / disk.sector_size), d->text, loc.where,
+			  (unsigned long long)(loc.base + loc.bytes), (unsigned long long)loc.bytes,
+			  (unsigned long long)loc.base);
 	check_image(rc, d, base);
-	kprintf("image: ELF%u core, %s, %u PT_LOAD segments, %u notes, on %s at sector %llu\n",
+	kprintf("image: ELF%u core, %s, %u PT_LOAD segments, %u notes, on %s at sector %llu%s\n",
 		core.elf_class, core.machine == EM_X86_64 ? "x86_64" : "i386", core.nseg,
-		core.nnotes, loc.where, (unsigned long long)(base / DISK_SECTOR_SIZE));
+		core.nnotes, loc.where, (unsigned long long)(base / disk.sector_size),
+		base % disk.sector_size ? " (not on a sector boundary)" : "");
 	if (have_jbi)
-		check_image(jbi_check_core(&jbi, &core, d), d, loc.base_lba * DISK_SECTOR_SIZE);
+		check_image(jbi_check_core(&jbi, &core, d), d, loc.base);
 }
 
 static bool entry_in_image(u64 entry)
@@ -290,34 +291,38 @@ static const u64 *verify_hashes(void)
 /*
  * The last step that may fail: the image's state becomes USED on disk (read back to be
  * sure), so a second boot cannot resume a stale system. `keep` skips it (snapshot boot).
+ * The header's first 512 bytes lie inside one logical block (resume_offset= counts 512-byte
+ * units): that block is read, changed and written whole.
  */
 static void mark_used(struct jb_diag *d)
 {
-	static u8 sector[DISK_SECTOR_SIZE] __attribute__((aligned(512)));
-	u64 lba = loc.base_lba;
+	static u8 block[DISK_BLOCK_MAX] __attribute__((aligned(DISK_BLOCK_MAX)));
+	u32 bs = disk.sector_size;
+	u64 lba = loc.base / bs;
+	u32 at = (u32)(loc.base % bs);
 	const u32 used = JBI_STATE_USED;
-	int rc = disk_read_bytes(&disk, lba * DISK_SECTOR_SIZE, (uintptr_t)sector, sizeof(sector), d);
+	int rc = disk_read_bytes(&disk, lba * bs, (uintptr_t)block, bs, d);
 
 	if (rc)
 		fatal_fmt(rc,
 			  "%s LBA %llu: could not read the image header to mark it used (%s); boot"
 			  " with keep to resume without marking it",
 			  loc.where, (unsigned long long)lba, d->text);
-	if (!jbi_has_magic(sector, sizeof(sector)))
+	if (!jbi_has_magic(block + at, DISK_SECTOR_SIZE))
 		fatal_fmt(-JB_EIO,
 			  "%s LBA %llu: the image header read back to mark it used has no JUMPBACK"
 			  " magic: the disk returned other data than at the start; check the disk,"
 			  " then boot again",
 			  loc.where, (unsigned long long)lba);
-	copy_bytes(sector + JBI_STATE_OFFSET, &used, sizeof(used));
-	rc = disk_write_sectors(&disk, lba, 1, sector, d);
+	copy_bytes(block + at + JBI_STATE_OFFSET, &used, sizeof(used));
+	rc = disk_write_sectors(&disk, lba, 1, block, d);
 	if (rc)
 		fatal_fmt(rc,
 			  "%s LBA %llu: could not mark the image used (%s); boot with keep to resume"
 			  " without marking it",
 			  loc.where, (unsigned long long)lba, d->text);
-	zero_bytes(sector, sizeof(sector));
-	rc = disk_read_bytes(&disk, lba * DISK_SECTOR_SIZE, (uintptr_t)sector, sizeof(sector), d);
+	zero_bytes(block, bs);
+	rc = disk_read_bytes(&disk, lba * bs, (uintptr_t)block, bs, d);
 	if (rc)
 		fatal_fmt(rc,
 			  "%s LBA %llu: could not read the used mark back (%s); the image may be"
@@ -325,7 +330,7 @@ static void mark_used(struct jb_diag *d)
 			  loc.where, (unsigned long long)lba, d->text);
 	u32 state;
 
-	copy_bytes(&state, sector + JBI_STATE_OFFSET, sizeof(state));
+	copy_bytes(&state, block + at + JBI_STATE_OFFSET, sizeof(state));
 	if (state != JBI_STATE_USED)
 		fatal_fmt(-JB_EIO,
 			  "%s LBA %llu: the image did not stay marked used (state 0x%08x read back"
@@ -363,7 +368,7 @@ void jb_main(u32 magic, u32 mbi_addr)
 	read_image_header(&d);
 	read_headers(&d);
 	if (have_jbi)
-		check_image(jbi_memmap_check(&jbi, &ram, &d), &d, loc.base_lba * DISK_SECTOR_SIZE);
+		check_image(jbi_memmap_check(&jbi, &ram, &d), &d, loc.base);
 	choose_handoff();
 	build_plan(&d);
 	struct restore_stats stats = { 0, 0 };

@@ -13,6 +13,7 @@
 #include "fmt.h"
 #include "nvme_spec.h"
 #include "pci.h"
+#include "physmem.h"
 #include "timer.h"
 
 #define NVME_CLASS 0x01
@@ -38,7 +39,7 @@
 
 struct nvme_ctrl {
 	struct pci_dev pci;
-	uintptr_t regs;
+	u64 regs; /* BAR0/1: firmware may place it above 4 GiB (physmem's window reaches it) */
 	u64 cap;
 	u32 vs;
 	u32 db_stride;   /* bytes from one doorbell to the next (CAP.DSTRD) */
@@ -87,6 +88,8 @@ static u32 inflight_max; /* commands of one request: io_depth - 1, at most NVME_
 static struct nvme_cmd cmds[NVME_MAX_INFLIGHT];
 static u32 ncmds;
 static u8 req_op;
+static int submit_error;         /* read_submit could not start the request: why */
+static struct jb_diag submit_diag;
 static char disk_name[16];
 
 static struct nvme_sqe admin_sq[NVME_ADMIN_DEPTH] __attribute__((aligned(4096)));
@@ -98,12 +101,12 @@ static u8 id_buf[4096] __attribute__((aligned(4096)));
 
 static u32 reg_read(const struct nvme_ctrl *c, u32 reg)
 {
-	return mmio_read32(c->regs + reg);
+	return phys_mmio_read32(c->regs + reg);
 }
 
 static void reg_write(const struct nvme_ctrl *c, u32 reg, u32 v)
 {
-	mmio_write32(c->regs + reg, v);
+	phys_mmio_write32(c->regs + reg, v);
 }
 
 static void reg_write64(const struct nvme_ctrl *c, u32 reg, u64 v)
@@ -372,12 +375,11 @@ static bool ctrl_setup(struct nvme_ctrl *c, struct pci_dev p)
 
 	*c = (struct nvme_ctrl){ .pci = p };
 	fmt_buf(c->name, sizeof(c->name), "nvme %02x:%02x.%u", p.bus, p.dev, p.fn);
-	if ((bar0 & 1) || (bar0 & ~0xFu) == 0 || bar1) {
-		kprintf("warning: %s: registers (BAR0 0x%x, BAR1 0x%x) %s; skipped\n", c->name,
-			bar0, bar1, bar1 ? "lie above 4 GiB" : "are not a memory BAR");
+	c->regs = (u64)bar1 << 32 | (bar0 & ~0xFu);
+	if ((bar0 & 1) || c->regs == 0) {
+		kprintf("warning: %s: BAR0 0x%x is not a memory BAR; skipped\n", c->name, bar0);
 		return false;
 	}
-	c->regs = bar0 & ~0xFu;
 	pci_write16(p, PCI_COMMAND, (u16)(pci_read16(p, PCI_COMMAND) | PCI_COMMAND_MEMORY));
 	c->cap = (u64)reg_read(c, NVME_REG_CAP) | (u64)reg_read(c, NVME_REG_CAP + 4) << 32;
 	c->vs = reg_read(c, NVME_REG_VS);
@@ -577,9 +579,6 @@ static int nvme_write(struct disk *dk, u64 lba, u32 count, const void *buf, stru
 
 /* Starts a read and returns; nvme_read_wait finishes it. A controller that cannot take it
  * leaves no command queued, and read_wait reports why. */
-static int submit_error;
-static struct jb_diag submit_diag;
-
 static void nvme_read_submit(struct disk *dk, u64 lba, u32 count, u64 phys)
 {
 	(void)dk;

@@ -12,6 +12,8 @@
 #define WINDOW_VIRT 0xFFE00000u
 #define PDE_PRESENT 0x1ull
 #define PDE_WRITE 0x2ull
+#define PDE_PWT 0x8ull  /* with PCD: PAT entry 3, uncached (device registers) */
+#define PDE_PCD 0x10ull
 #define PDE_LARGE 0x80ull
 #define CR0_PG (1u << 31)
 #define CR4_PAE (1u << 5)
@@ -90,6 +92,15 @@ static u8 *window_map(u64 phys)
 	pae_pd[3][511] = (phys & ~(u64)(WINDOW_SIZE - 1)) | PDE_PRESENT | PDE_WRITE | PDE_LARGE;
 	__asm__ volatile("invlpg (%0)" : : "r"(WINDOW_VIRT) : "memory");
 	return (u8 *)(uintptr_t)(WINDOW_VIRT + (u32)(phys & (WINDOW_SIZE - 1)));
+}
+
+/* The window onto the 2 MiB frame holding a device register, uncached. */
+static volatile u32 *window_map_mmio(u64 phys)
+{
+	pae_pd[3][511] = (phys & ~(u64)(WINDOW_SIZE - 1)) | PDE_PRESENT | PDE_WRITE | PDE_PCD |
+			 PDE_PWT | PDE_LARGE;
+	__asm__ volatile("invlpg (%0)" : : "r"(WINDOW_VIRT) : "memory");
+	return (volatile u32 *)(uintptr_t)(WINDOW_VIRT + (u32)(phys & (WINDOW_SIZE - 1)));
 }
 
 /* Bytes from phys to the end of its window frame, at most len. */
@@ -178,4 +189,27 @@ u32 phys_compare(u64 addr, const u8 *ref, u32 len, u8 *got)
 	if (high)
 		paging_off();
 	return at;
+}
+
+u32 phys_mmio_read32(u64 addr)
+{
+	u32 v;
+
+	if (addr + 4 <= LOW_LIMIT)
+		return mmio_read32((uintptr_t)addr);
+	paging_on();
+	v = *window_map_mmio(addr);
+	paging_off();
+	return v;
+}
+
+void phys_mmio_write32(u64 addr, u32 v)
+{
+	if (addr + 4 <= LOW_LIMIT) {
+		mmio_write32((uintptr_t)addr, v);
+		return;
+	}
+	paging_on();
+	*window_map_mmio(addr) = v;
+	paging_off();
 }

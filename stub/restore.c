@@ -49,6 +49,7 @@ struct verify {
 	const u64 *want; /* the hash table; NULL: no check */
 	const struct elf_core *core;
 	u64 base_byte;   /* the core's first byte on the disk */
+	u32 sector_size; /* the disk's, for the LBAs in messages */
 	u32 seg;         /* being hashed, or UINT32_MAX */
 	u32 first;       /* the segment's first chunk in the table */
 	u64 pos;         /* bytes of the segment's file data hashed so far */
@@ -76,8 +77,8 @@ static int verify_chunk_end(struct verify *v, struct jb_diag *d)
 			 v->seg, s->phdr_index, k, entry, (unsigned long long)start,
 			 (unsigned long long)v->pos, (unsigned long long)(s->paddr + start),
 			 (unsigned long long)(s->paddr + v->pos),
-			 (unsigned long long)((disk + start) / DISK_SECTOR_SIZE),
-			 (unsigned long long)((disk + v->pos - 1) / DISK_SECTOR_SIZE),
+			 (unsigned long long)((disk + start) / v->sector_size),
+			 (unsigned long long)((disk + v->pos - 1) / v->sector_size),
 			 (unsigned long long)v->want[entry], (unsigned long long)got);
 }
 
@@ -301,7 +302,8 @@ int restore_run(const struct restore_src *src, const struct plan *p, bool dryrun
 {
 	struct progress pr = { 0 };
 	struct verify v = { .want = src->chunk_hash, .core = src->core,
-			    .base_byte = src->base_byte, .seg = UINT32_MAX };
+			    .base_byte = src->base_byte, .sector_size = src->dk->sector_size,
+			    .seg = UINT32_MAX };
 	int rc;
 
 	for (u32 i = 0; i < p->nops; i++)

@@ -54,6 +54,7 @@ struct vblk_dev {
 	struct vio_regs common, device;
 	struct vio_regs notify_base, notify; /* the notification region; queue 0's doorbell */
 	u32 notify_mult;
+	u32 notify_len; /* bytes of the notification region */
 	u8 pcicfg_cap; /* offset of the PCI configuration access capability, or 0 */
 	u64 features;  /* negotiated */
 	u16 qsize;
@@ -318,6 +319,7 @@ static int vblk_find(u32 index, struct jb_diag *d)
 				 VIRTIO_COMMON_SIZE);
 	/* Queue 0's doorbell inside this region is known once the queue is selected. */
 	dev.notify_mult = caps.notify_off_multiplier;
+	dev.notify_len = caps.cfg[VIRTIO_PCI_CAP_NOTIFY_CFG].length;
 	return vblk_region(&caps.cfg[VIRTIO_PCI_CAP_NOTIFY_CFG], &dev.notify_base, "notification",
 			   d);
 }
@@ -466,6 +468,8 @@ static int vblk_init(struct jb_diag *d)
 	dev.notify = dev.notify_base;
 	u32 noff = common_read16(VIRTIO_COMMON_Q_NOFF) * dev.notify_mult;
 
+	if (noff > dev.notify_len || dev.notify_len - noff < 2)
+		return vblk_fail_status("queue 0's doorbell lies outside the notification region", d);
 	if (dev.notify.how == VIO_PCICFG)
 		dev.notify.bar_offset += noff;
 	else
@@ -744,6 +748,6 @@ int virtio_blk_open(u32 index, struct disk *out, struct jb_diag *d)
 		dev.common.how == VIO_MMIO ? "by MMIO"
 		: dev.common.how == VIO_PORT ? "by I/O ports"
 					     : "through PCI configuration space (BAR above 4 GiB)",
-		dev.slots, dev.req_blocks * (dev.blk_size / 1024));
+		dev.slots, dev.req_blocks * dev.blk_size / 1024);
 	return 0;
 }

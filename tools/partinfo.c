@@ -21,12 +21,13 @@
 struct image {
 	int fd;
 	u64 sectors;
+	u32 sector_size; /* logical block: 512, or 4096 on a 4Kn disk */
 };
 
 static int image_read(void *ctx, u64 lba, u32 count, void *buf, struct jb_diag *d)
 {
 	struct image *img = ctx;
-	size_t len = (size_t)count * PART_SECTOR_SIZE;
+	size_t len = (size_t)count * img->sector_size;
 	size_t done = 0;
 
 	if (lba > img->sectors || count > img->sectors - lba)
@@ -34,7 +35,7 @@ static int image_read(void *ctx, u64 lba, u32 count, void *buf, struct jb_diag *
 				 (unsigned long long)lba, count, (unsigned long long)img->sectors);
 	while (done < len) {
 		ssize_t n = pread(img->fd, (char *)buf + done, len - done,
-				  (off_t)(lba * PART_SECTOR_SIZE + done));
+				  (off_t)(lba * img->sector_size + done));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -113,7 +114,7 @@ static void print_table(const char *path, const struct image *img, const struct 
 	char text[PART_UUID_TEXT_SIZE];
 
 	printf("disk: %s, %llu sectors of %u bytes\n", path, (unsigned long long)img->sectors,
-	       PART_SECTOR_SIZE);
+	       img->sector_size);
 	if (!t->has_table) {
 		printf("scheme: none (no partition table; the disk may hold a raw image)\n");
 		return;
@@ -158,6 +159,22 @@ static void print_table(const char *path, const struct image *img, const struct 
 	}
 }
 
+/* A block device's logical block size (BLKSSZGET); 512 for an image file. */
+static u32 logical_block_size(int fd)
+{
+#ifdef BLKSSZGET
+	struct stat st;
+	int size;
+
+	if (fstat(fd, &st) == 0 && S_ISBLK(st.st_mode) && ioctl(fd, BLKSSZGET, &size) == 0 &&
+	    (size == PART_SECTOR_SIZE || size == PART_SECTOR_SIZE_4K))
+		return (u32)size;
+#else
+	(void)fd;
+#endif
+	return PART_SECTOR_SIZE;
+}
+
 int main(int argc, char **argv)
 {
 	static struct part_table table;
@@ -166,30 +183,40 @@ int main(int argc, char **argv)
 	struct image img;
 	u64 bytes;
 
-	if (argc != 2 || argv[1][0] == '-') {
-		fprintf(stderr, "usage: %s DISK.img\n"
+	const char *path = argc == 3 ? argv[2] : argv[1];
+
+	img.sector_size = 0;
+	if (argc == 3 && strcmp(argv[1], "--4k") == 0)
+		img.sector_size = PART_SECTOR_SIZE_4K;
+	if (argc < 2 || argc > 3 || (argc == 3 && img.sector_size == 0) || path[0] == '-') {
+		fprintf(stderr, "usage: %s [--4k] DISK.img\n"
 				"Prints the partition table as jumpback sees it: scheme, then per"
 				" partition its number,\nfirst LBA, sectors, type, PARTUUID and"
-				" PARTLABEL (for resume=PARTUUID=... or resume=PARTLABEL=...).\n",
+				" PARTLABEL (for resume=PARTUUID=... or resume=PARTLABEL=...).\n"
+				"--4k reads an image of a disk with 4096-byte logical blocks (a block"
+				" device says its own).\n",
 			argv[0]);
 		return 2;
 	}
-	img.fd = open(argv[1], O_RDONLY);
+	img.fd = open(path, O_RDONLY);
 	if (img.fd < 0 || image_size(img.fd, &bytes) != 0) {
-		fprintf(stderr, "partinfo: %s: %s\n", argv[1], strerror(errno));
+		fprintf(stderr, "partinfo: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	img.sectors = bytes / PART_SECTOR_SIZE;
-	if (bytes % PART_SECTOR_SIZE)
+	if (img.sector_size == 0)
+		img.sector_size = logical_block_size(img.fd);
+	img.sectors = bytes / img.sector_size;
+	if (bytes % img.sector_size)
 		fprintf(stderr, "partinfo: %s: %llu trailing bytes after the last whole sector ignored\n",
-			argv[1], (unsigned long long)(bytes % PART_SECTOR_SIZE));
-	int rc = part_scan(image_read, &img, img.sectors, scratch, sizeof(scratch), &table, &d);
+			path, (unsigned long long)(bytes % img.sector_size));
+	int rc = part_scan(image_read, &img, img.sectors, img.sector_size, scratch, sizeof(scratch),
+			   &table, &d);
 
 	close(img.fd);
 	if (rc) {
-		fprintf(stderr, "partinfo: error: %s: %s\n", argv[1], d.text);
+		fprintf(stderr, "partinfo: error: %s: %s\n", path, d.text);
 		return 1;
 	}
-	print_table(argv[1], &img, &table, &d);
+	print_table(path, &img, &table, &d);
 	return 0;
 }

@@ -6,7 +6,8 @@
  * Input layout: all bytes but the last are the disk (a short last sector reads as zeros); the
  * last byte holds knobs: bit 0 makes the GPT CRCs at LBA 1 and at the last LBA right again
  * before the scan (so that mutations get past the checksums), bits 1-2 pick the scratch size,
- * bits 3-4 how big the disk claims to be (exact, larger with zeros, unknown, half).
+ * bits 3-4 how big the disk claims to be (exact, larger with zeros, unknown, half). Every
+ * input is scanned twice: as a disk of 512-byte sectors and as one of 4096-byte blocks (4Kn).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #define READ_BOUND (1 + 4 * PART_MAX + 2 * (1 + 2048))
 
 struct fuzz_disk {
+	u32 bs; /* logical block size */
 	const u8 *bytes;
 	u64 data_sectors; /* sectors the bytes cover */
 	u64 disk_sectors; /* what part_scan is told */
@@ -44,7 +46,7 @@ static int fuzz_read(void *ctx, u64 lba, u32 count, void *buf, struct jb_diag *d
 
 	/* part_scan's promises: reads land in scratch, fit it, and stay inside the disk. */
 	FUZZ_ASSERT(buf == f->scratch);
-	FUZZ_ASSERT(count >= 1 && (u64)count * SECTOR <= f->scratch_len);
+	FUZZ_ASSERT(count >= 1 && (u64)count * f->bs <= f->scratch_len);
 	if (f->disk_sectors != PART_DISK_SIZE_UNKNOWN)
 		FUZZ_ASSERT(lba < f->disk_sectors && count <= f->disk_sectors - lba);
 	f->sectors_read += count;
@@ -53,12 +55,12 @@ static int fuzz_read(void *ctx, u64 lba, u32 count, void *buf, struct jb_diag *d
 	    (lba >= f->data_sectors || count > f->data_sectors - lba))
 		return diag_fail(d, -JB_ERANGE, "LBA %llu past the end", (unsigned long long)lba);
 	for (u32 i = 0; i < count; i++) {
-		u8 *out = (u8 *)buf + (size_t)i * SECTOR;
+		u8 *out = (u8 *)buf + (size_t)i * f->bs;
 
 		if (lba + i < f->data_sectors)
-			memcpy(out, f->bytes + (lba + i) * SECTOR, SECTOR);
+			memcpy(out, f->bytes + (lba + i) * f->bs, f->bs);
 		else
-			memset(out, 0, SECTOR); /* a larger disk than the image */
+			memset(out, 0, f->bs); /* a larger disk than the image */
 	}
 	return 0;
 }
@@ -93,31 +95,27 @@ static void check_table(const struct part_table *t, u64 disk_sectors)
 	}
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* One scan of the input as a disk of bs-byte blocks. */
+static void scan_as(const u8 *data, size_t len, u8 knobs, u32 bs)
 {
 	static const size_t scratch_sizes[] = { 512, 1536, 4096, 65536 };
 	static u8 scratch[65536];
 	static struct part_table table;
-
-	if (size < 1)
-		return 0;
-	u8 knobs = data[size - 1];
-	size_t len = size - 1;
-	u64 data_sectors = (len + SECTOR - 1) / SECTOR;
-	u8 *disk = calloc(data_sectors ? data_sectors : 1, SECTOR);
+	u64 data_sectors = (len + bs - 1) / bs;
+	u8 *disk = calloc(data_sectors ? data_sectors : 1, bs);
 
 	FUZZ_ASSERT(disk != NULL);
 	if (len)
 		memcpy(disk, data, len);
 	if (knobs & 1) {
-		gpt_fix_crcs(disk, (size_t)data_sectors * SECTOR, 1);
+		gpt_fix_crcs_bs(disk, (size_t)data_sectors * bs, 1, bs);
 		if (data_sectors > 1)
-			gpt_fix_crcs(disk, (size_t)data_sectors * SECTOR, data_sectors - 1);
+			gpt_fix_crcs_bs(disk, (size_t)data_sectors * bs, data_sectors - 1, bs);
 	}
-	struct fuzz_disk f = { disk, data_sectors, data_sectors, scratch,
-			       scratch_sizes[(knobs >> 1) & 3], 0 };
+	/* Scratch sizes scale with the block: 1, 3, 8 and 128 sectors; 16 blocks of 4 KiB. */
+	size_t scratch_len = scratch_sizes[(knobs >> 1) & 3] * (bs / PART_SECTOR_SIZE);
+	struct fuzz_disk f = { bs, disk, data_sectors, data_sectors, scratch,
+			       scratch_len < sizeof(scratch) ? scratch_len : sizeof(scratch), 0 };
 
 	switch ((knobs >> 3) & 3) {
 	case 1:
@@ -133,7 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct jb_diag d;
 
 	memset(&d, 0x5a, sizeof(d)); /* part_scan must not rely on d starting empty */
-	int rc = part_scan(fuzz_read, &f, f.disk_sectors, scratch, f.scratch_len, &table, &d);
+	int rc = part_scan(fuzz_read, &f, f.disk_sectors, bs, scratch, f.scratch_len, &table, &d);
 
 	FUZZ_ASSERT(memchr(d.text, '\0', sizeof(d.text)) != NULL);
 	if (rc == 0) {
@@ -146,6 +144,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(table.n == 0);
 	}
 	free(disk);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	scan_as(data, size - 1, data[size - 1], PART_SECTOR_SIZE);
+	scan_as(data, size - 1, data[size - 1], PART_SECTOR_SIZE_4K);
 	return 0;
 }
 
@@ -162,7 +170,7 @@ struct seed {
 	u8 data[INPUT_CAP];
 };
 
-static struct seed seeds[8];
+static struct seed seeds[10];
 static size_t nseeds;
 
 static void seed_add(const u8 *disk, u64 sectors, u8 knobs)
@@ -188,6 +196,46 @@ static void seed_gpt(u8 *disk, u64 sectors, u32 count, u32 esize)
 			      name, JB_ARRAY_LEN(name) - i % 3);
 	}
 	gpt_seal(disk, &l);
+}
+
+/* A 4Kn GPT in 9 blocks of 4 KiB: 4 entries of 128 bytes (one block) at LBA 2 and 7, headers
+ * at LBA 1 and 8, partitions in the usable blocks 3-6. */
+static void seed_gpt4k(u8 *disk)
+{
+	static const u64 header_lba[2] = { 1, 8 }, array_lba[2] = { 2, 7 };
+	u8 type[16], uuid[16];
+
+	memset(disk, 0, 9 * 4096);
+	guid_make(type, 0x0fc63daf, 0x8483, 0x4772, 0x8e793d69d8477de4ull);
+	for (int k = 0; k < 2; k++)
+		for (u32 i = 0; i < 4; i++) {
+			u8 *e = disk + array_lba[k] * 4096 + i * 128;
+
+			guid_make(uuid, 0x89abcdef, 0x0123, 0x4567, 0x0123456789abcd00ull + i);
+			memcpy(e, type, 16);
+			memcpy(e + 16, uuid, 16);
+			put64(e + 32, 3 + i);
+			put64(e + 40, 3 + i);
+			put16(e + 56, (u16)('a' + i));
+		}
+	mbr_put_entry(disk, 0, 0, 0xee, 1, 8);
+	mbr_put_boot_signature(disk);
+	for (int k = 0; k < 2; k++) {
+		u8 *h = disk + header_lba[k] * 4096;
+
+		memcpy(h, "EFI PART", 8);
+		put32(h + 8, 0x00010000);
+		put32(h + 12, GPT_HDR_SIZE);
+		put64(h + 24, header_lba[k]);
+		put64(h + 32, header_lba[1 - k]);
+		put64(h + 40, 3);
+		put64(h + 48, 6);
+		memset(h + 56, 0x4b, 16);
+		put64(h + 72, array_lba[k]);
+		put32(h + 80, 4);
+		put32(h + 84, 128);
+		gpt_fix_crcs_bs(disk, 9 * 4096, header_lba[k], 4096);
+	}
 }
 
 static void seeds_make(void)
@@ -216,6 +264,21 @@ static void seeds_make(void)
 	seed_gpt(disk, 64, 16, 256);
 	seed_add(disk, 64, 0x11);
 
+	/* A GPT on 4 KiB blocks (the 512-byte scan of it finds no header at byte 512). */
+	seed_gpt4k(disk);
+	{
+		static u8 scratch[65536];
+		static struct part_table t;
+		struct fuzz_disk f = { 4096, disk, 9, 9, scratch, sizeof(scratch), 0 };
+		struct jb_diag d;
+
+		/* The seed must be a valid table, or the 4Kn scans would start from nothing. */
+		FUZZ_ASSERT(part_scan(fuzz_read, &f, 9, 4096, scratch, sizeof(scratch), &t, &d) == 0);
+		FUZZ_ASSERT(t.gpt && !t.used_backup_gpt && t.n == 4);
+	}
+	seed_add(disk, 72, 0x00);
+	seed_add(disk, 72, 0x0b);
+
 	/* No table; an ELF header with 0x55AA by chance. */
 	memset(disk, 0, 2 * SECTOR);
 	seed_add(disk, 2, 0);
@@ -231,11 +294,13 @@ static size_t field_offset(struct test_rng *rng)
 	static const u8 gpt_entry[] = { 0, 15, 32, 40, 56 };
 	static const u8 mbr_entry[] = { 0, 4, 8, 12 };
 
-	switch (rng_below(rng, 4)) {
+	switch (rng_below(rng, 5)) {
 	case 0:
 		return 446 + 16 * rng_below(rng, 4) + mbr_entry[rng_below(rng, 4)];
 	case 1:
 		return SECTOR + gpt_header[rng_below(rng, JB_ARRAY_LEN(gpt_header))];
+	case 4: /* a 4Kn GPT header */
+		return 4096 + gpt_header[rng_below(rng, JB_ARRAY_LEN(gpt_header))];
 	case 2:
 		return 2 * SECTOR + 128 * rng_below(rng, 8) + gpt_entry[rng_below(rng, 5)];
 	default: /* an EBR's entries, wherever one may be */

@@ -13,6 +13,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gpt  # noqa: E402
 import qemu  # noqa: E402
 
 RESTORE_TIMEOUT = 180
@@ -592,17 +593,18 @@ def ide_disk_args(path):
     return ["-drive", f"if=ide,index=0,format=raw,file={path}"]
 
 
-def dump_running_guest(c, mem, payload=None, machine=3, fill_args=""):
+def dump_running_guest(c, mem, payload=None, machine=3, fill_args="", disk_args_fn=None):
     """Boots the test payload in fill mode, dumps the running guest with QEMU's
     dump-guest-memory and returns (core path, entry). The fill boot has the same devices as
-    the restore boot: SeaBIOS's AHCI support takes a page of top RAM."""
+    the restore boot (disk_args_fn, AHCI by default): SeaBIOS's AHCI and NVMe support takes
+    RAM from the top of the map."""
     dump = c.path("guest.core")
     blank = c.path("blank.img")
     with open(blank, "wb") as f:
         f.truncate(1 << 20)
     args = (qemu.machine_args(mem)
             + qemu.kernel_args(payload or c.payload, f"seed={c.seed} {fill_args}")
-            + qemu.ahci_disk_args(blank))
+            + (disk_args_fn or ahci_disk)(blank))
     ready = r"^jbtest: ready entry=(0x[0-9a-f]+) begin=(0x[0-9a-f]+) length=(0x[0-9a-f]+)"
     match, res = qemu.dump_guest(args, RESTORE_TIMEOUT, ready, dump,
                                  lambda m: (int(m.group(2), 16), int(m.group(3), 16)))
@@ -958,7 +960,7 @@ def virtio_transitional_disk(path):
 VIRTIO_DISK_FNS = {"modern": virtio_modern_disk, "transitional": virtio_transitional_disk}
 
 
-def virtio_dump_guest(c, kind, mem="128M"):
+def virtio_dump_guest(c, kind, mem="128M", disk_fn=None):
     """A real QEMU-written core of the running test payload, taken on a machine with one
     virtio-blk disk of this kind, as the restoring machine has (SeaBIOS's virtio-blk support
     takes RAM of its own, so the memory map depends on it). Returns (core path, entry)."""
@@ -966,7 +968,7 @@ def virtio_dump_guest(c, kind, mem="128M"):
     with open(blank, "wb") as f:
         f.truncate(1 << 20)
     args = (qemu.machine_args(mem) + qemu.kernel_args(c.payload, f"seed={c.seed}")
-            + virtio_disks(kind, blank))
+            + (disk_fn(blank) if disk_fn else virtio_disks(kind, blank)))
     ready = r"^jbtest: ready entry=(0x[0-9a-f]+) begin=(0x[0-9a-f]+) length=(0x[0-9a-f]+)"
     match, res = qemu.dump_guest(args, RESTORE_TIMEOUT, ready, dump,
                                  lambda m: (int(m.group(2), 16), int(m.group(3), 16)))
@@ -978,10 +980,15 @@ def virtio_dump_guest(c, kind, mem="128M"):
 
 
 def expect_virtio_disk(res, kind):
-    """The stub drove the disk natively, through the face of the device asked for."""
-    if not re.search(rf"^jumpback: virtio:0: virtio-blk.* virtio 1\.0 {kind} device", res.serial,
-                     re.M):
+    """The stub drove the disk natively, through the face of the device asked for, with
+    several requests in flight."""
+    m = re.search(rf"^jumpback: virtio:0: virtio-blk.* virtio 1\.0 {kind} device .*, (\d+)"
+                  rf" requests of (\d+) KiB in flight$", res.serial, re.M)
+    if not m:
         raise Failure(f"no 'virtio:0: ... virtio 1.0 {kind} device' line\n{res.describe()}")
+    if int(m.group(1)) < 2 or int(m.group(2)) == 0:
+        raise Failure(f"{m.group(1)} requests of {m.group(2)} KiB in flight: QEMU's queue"
+                      f" holds several\n{res.describe()}")
 
 
 def virtio_dump_test(kind):
@@ -1076,6 +1083,26 @@ def test_virtio_auto_among_other_kinds(c):
         raise Failure("the image was not marked used on the virtio disk")
 
 
+def test_virtio_quiesced_at_handoff(c):
+    """Before the jump the device is reset and its bus mastering is off, so it cannot DMA into
+    the resumed kernel: QEMU's trace of device status and PCI configuration writes shows the
+    last status written is 0 and the last command register written has bus master clear."""
+    disk, entry = c.mkcore("virtio-quiesce.img")
+    args = (virtio_modern_disk(disk)
+            + ["-trace", "virtio_set_status", "-trace", "pci_cfg_write"])
+    res = c.restore(None, f"resume=virtio:0 entry=0x{entry:x}", disk_args=args)
+    expect_resumed(res, entry)
+    status = re.findall(r"virtio_set_status vdev \S+ val (\d+)", res.serial)
+    if not status or status[-1] != "0" or "15" not in status:
+        raise Failure(f"device status writes {status[-6:]}: want DRIVER_OK (15) and, last,"
+                      f" a reset (0)\n{res.describe()}")
+    command = re.findall(r"pci_cfg_write virtio-blk\S* \d+:\d+\.\d+ @0x4 <- 0x([0-9a-f]+)",
+                         res.serial)
+    if not command or int(command[-1], 16) & 0x4:
+        raise Failure(f"the last command register write ({command[-1:]}) leaves bus"
+                      f" mastering on\n{res.describe()}")
+
+
 def virtio_blkdebug_args(c, disk, sector, once):
     cfg = c.path(f"virtio-blkdebug-{sector}-{once}.cfg")
     with open(cfg, "w") as f:
@@ -1108,21 +1135,24 @@ def test_virtio_disk_errors(c):
         raise Failure(f"the error does not name the failed request\n{res.describe()}")
 
 
-def test_virtio_uefi_grub_multiboot2(c):
-    """UEFI (OVMF) and GRUB EFI multiboot2 restore from a modern virtio-blk disk. OVMF puts the
+def virtio_uefi_test(kind):
+    """UEFI (OVMF) and GRUB EFI multiboot2 restore from a virtio-blk disk. OVMF puts the
     device's 64-bit BAR above 4 GiB, out of the stub's reach: the registers go through the
     PCI configuration access capability."""
-    disk, entry = c.mkcore("virtio-uefi.img")
-    iso = grub_iso(c, "virtio-uefi",
-                   f"multiboot2 /boot/jumpback.elf resume=virtio:0 entry=0x{entry:x}")
-    args = (qemu.machine_args("256M") + uefi_args(c) + ["-cdrom", iso]
-            + virtio_modern_disk(disk))
-    res = qemu.run(args, RESTORE_TIMEOUT)
-    expect_virtio_disk(res, "modern")
-    if "registers through PCI configuration space" not in res.serial:
-        raise Failure(f"the registers were not reached through PCI configuration space (did"
-                      f" OVMF place the BAR below 4 GiB?)\n{res.describe()}")
-    expect_resumed(res, entry)
+    def test(c):
+        disk, entry = c.mkcore(f"virtio-uefi-{kind}.img")
+        iso = grub_iso(c, f"virtio-uefi-{kind}",
+                       f"multiboot2 /boot/jumpback.elf resume=virtio:0 entry=0x{entry:x}")
+        args = (qemu.machine_args("256M") + uefi_args(c) + ["-cdrom", iso]
+                + VIRTIO_DISK_FNS[kind](disk))
+        res = qemu.run(args, RESTORE_TIMEOUT)
+        expect_virtio_disk(res, kind)
+        if "registers through PCI configuration space" not in res.serial:
+            raise Failure(f"the registers were not reached through PCI configuration space (did"
+                          f" OVMF place the BAR below 4 GiB?)\n{res.describe()}")
+        expect_resumed(res, entry)
+    test.__name__ = f"test_virtio_uefi_grub_multiboot2_{kind}"
+    return test
 
 
 def test_virtio_legacy_only_left_to_bios(c):
@@ -1143,16 +1173,313 @@ def test_virtio_legacy_only_left_to_bios(c):
     expect_resumed(res, entry)
 
 
+def test_virtio_4k_blocks(c):
+    """A modern virtio-blk disk of 4096-byte logical blocks (blk_size): a real QEMU-written
+    core raw by resume=virtio:0, then as a jumpback image in a GPT partition of 4 KiB blocks
+    found by PARTLABEL=, marked used (a whole-block write and flush) and refused on a second
+    boot."""
+    def disk4k(path):
+        return ["-drive", f"if=none,id=v0,format=raw,file={path}",
+                "-device", "virtio-blk-pci,drive=v0,disable-legacy=on,logical_block_size=4096,"
+                           "physical_block_size=4096"]
+
+    dump, entry = virtio_dump_guest(c, "modern", disk_fn=disk4k)
+    pad_to(dump, 4096)
+    res = c.restore(None, f"resume=virtio:0 entry=0x{entry:x}", disk_args=disk4k(dump))
+    expect_disk_line(res, "virtio:0", 4096)
+    expect_resumed(res, entry)
+
+    image = jbwrite(c, dump, c.path("virtio4k.jbi"), entry, machine_memmap(c, "128M", disk4k))
+    disk, start = gpt_disk(c, "virtio4k-gpt.img", image, 4096)
+    res = c.restore(None, "resume=PARTLABEL=hibernate", disk_args=disk4k(disk))
+    if "PARTLABEL=hibernate: the image is on virtio:0 partition 2" not in res.serial:
+        raise Failure(f"PARTLABEL= did not find partition 2\n{res.describe()}")
+    if f"image marked used on virtio:0 partition 2 (LBA {start})" not in res.serial:
+        raise Failure(f"the mark was not written at 4 KiB block {start}\n{res.describe()}")
+    expect_resumed(res, entry)
+    if image_state(disk, offset=start * 4096) != "used":
+        raise Failure("the image in the 4 KiB-block partition was not marked used")
+    res = c.restore(None, "resume=virtio:0:2 onerror=reboot", disk_args=disk4k(disk),
+                    timeout=ERROR_TIMEOUT)
+    expect_error(res, "resumed once already")
+
+
 VIRTIO_TESTS = [
     virtio_dump_test("modern"),
     virtio_dump_test("transitional"),
     test_virtio_image_on_second_disk,
     test_virtio_above_4g,
     test_virtio_auto_among_other_kinds,
+    test_virtio_4k_blocks,
+    test_virtio_quiesced_at_handoff,
     test_virtio_disk_errors,
-    test_virtio_uefi_grub_multiboot2,
+    virtio_uefi_test("modern"),
+    virtio_uefi_test("transitional"),
     test_virtio_legacy_only_left_to_bios,
 ]
+
+
+# ---- NVMe, 4096-byte sectors, several kinds of disk --------------------------------------
+def nvme_disk_args(path, block=512, index=0, drive=None):
+    """A raw disk as the namespace of NVMe controller `index`, with logical blocks of `block`."""
+    spec = drive or f"if=none,id=n{index},format=raw,file={path}"
+    return ["-drive", spec, "-device",
+            f"nvme,serial=jbnvme{index},drive=n{index},logical_block_size={block},"
+            f"physical_block_size={block}"]
+
+
+def nvme512(path):
+    return nvme_disk_args(path, 512)
+
+
+def nvme4k(path):
+    return nvme_disk_args(path, 4096)
+
+
+NVME_SHAPES = {512: nvme512, 4096: nvme4k}
+
+
+def pad_to(path, block):
+    size = os.path.getsize(path)
+    if size % block:
+        with open(path, "r+b") as f:
+            f.truncate(size + block - size % block)
+
+
+def expect_disk_line(res, name, block):
+    if not re.search(rf"^jumpback: {name}: .* sectors of {block} bytes", res.serial, re.M):
+        raise Failure(f"no '{name}: ... sectors of {block} bytes' line\n{res.describe()}")
+
+
+def nvme_dump_test(block):
+    """A real core written by QEMU's dump-guest-memory of a guest with an NVMe disk, raw on a
+    namespace of `block`-byte blocks, restored by resume=nvme:0."""
+    def test(c):
+        shape = NVME_SHAPES[block]
+        dump, entry = dump_running_guest(c, "128M", disk_args_fn=shape)
+        pad_to(dump, block)
+        res = c.restore(None, f"resume=nvme:0 entry=0x{entry:x}", disk_args=shape(dump))
+        expect_disk_line(res, "nvme:0", block)
+        expect_resumed(res, entry)
+    test.__name__ = f"test_nvme{block}_qemu_dump"
+    return test
+
+
+def nvme_image_test(block):
+    """A jumpback image of a real QEMU-written core on an NVMe namespace of `block`-byte
+    blocks: resumed by resume=nvme:0 with no entry=, marked used (Write + Flush of the block
+    holding the header), refused on a second boot."""
+    def test(c):
+        shape = NVME_SHAPES[block]
+        dump, entry = dump_running_guest(c, "128M", disk_args_fn=shape)
+        image = jbwrite(c, dump, c.path("nvme.jbi"), entry, machine_memmap(c, "128M", shape))
+        pad_to(image, block)
+        res = c.restore(None, "resume=nvme:0", disk_args=shape(image))
+        if "jumpback: image marked used on nvme:0 (LBA 0)" not in res.serial:
+            raise Failure(f"the image was not marked used on nvme:0\n{res.describe()}")
+        expect_resumed(res, entry)
+        if image_state(image) != "used":
+            raise Failure(f"the image on disk is {image_state(image)}, not used")
+        res = c.restore(None, "resume=nvme:0 onerror=reboot", disk_args=shape(image),
+                        timeout=ERROR_TIMEOUT)
+        expect_error(res, "resumed once already")
+    test.__name__ = f"test_nvme{block}_image_marked_used"
+    return test
+
+
+def gpt_disk(c, name, core, block):
+    """A disk of `block`-byte blocks with GPT partitions "other" (1 MiB) and "hibernate" (the
+    core, at a 2 MiB boundary). Returns (disk, first LBA of partition 2)."""
+    core_mib = (os.path.getsize(core) + MIB - 1) // MIB
+    disk = c.path(name)
+    with open(disk, "wb") as f:
+        f.truncate((core_mib + 6) * MIB)
+    start = 2 * MIB // block
+    gpt.write_gpt(disk, block, [(MIB // block, MIB // block, "other"),
+                                (start, (core_mib + 1) * MIB // block, "hibernate")])
+    with open(disk, "r+b") as out, open(core, "rb") as src:
+        out.seek(start * block)
+        shutil.copyfileobj(src, out)
+    return disk, start
+
+
+def nvme_partition_test(block):
+    """A jumpback image in GPT partition 2 of an NVMe namespace of `block`-byte blocks (the GPT
+    header at LBA 1 = byte `block`): found by PARTLABEL= and by auto, a resume_offset= in
+    512-byte units on top."""
+    def test(c):
+        shape = NVME_SHAPES[block]
+        image, entry, _ = make_image(c, f"nvme-gpt{block}", disk_args_fn=shape)
+        disk, start = gpt_disk(c, f"nvme-gpt{block}-disk.img", image, block)
+        partinfo = subprocess.run([os.path.join(c.build, "tools", "partinfo")]
+                                  + (["--4k"] if block == 4096 else []) + [disk],
+                                  capture_output=True, text=True, timeout=60)
+        if not re.search(rf"^2 +{start} +\d+ .*hibernate$", partinfo.stdout, re.M):
+            raise Failure(f"partinfo does not read partition 2 at LBA {start}:\n"
+                          f"{partinfo.stdout}{partinfo.stderr}")
+        res = c.restore(None, "resume=PARTLABEL=hibernate keep", disk_args=shape(disk))
+        if "PARTLABEL=hibernate: the image is on nvme:0 partition 2" not in res.serial:
+            raise Failure(f"PARTLABEL= did not find partition 2\n{res.describe()}")
+        expect_resumed(res, entry)
+        res = c.restore(None, "", disk_args=shape(disk))
+        if "resume=auto: the image is on nvme:0 partition 2" not in res.serial:
+            raise Failure(f"auto did not find the image\n{res.describe()}")
+        expect_resumed(res, entry)
+        with open(disk, "rb") as f:
+            f.seek(start * block + 12)
+            if f.read(4) != b"USED":
+                raise Failure("the image in the partition was not marked used")
+        # The same image 3 x 512 bytes into the partition: inside a 4 KiB block on 4Kn.
+        moved, _ = gpt_disk(c, f"nvme-off{block}.img", image, block)
+        with open(moved, "r+b") as f, open(image, "rb") as src:
+            f.seek(start * block)
+            f.write(bytes(1536))
+            shutil.copyfileobj(src, f)
+        res = c.restore(None, "resume=nvme:0:2 resume_offset=3", disk_args=shape(moved))
+        expect_resumed(res, entry)
+        with open(moved, "rb") as f:
+            f.seek(start * block + 1536 + 12)
+            if f.read(4) != b"USED":
+                raise Failure("the image at resume_offset=3 was not marked used")
+    test.__name__ = f"test_nvme{block}_gpt_partlabel_auto_offset"
+    return test
+
+
+def test_bios_4kn_nvme(c):
+    """The BIOS path on a 4Kn NVMe namespace (driver=bios): SeaBIOS reports 4096 bytes per
+    sector (AH=48h); a jumpback image is found by auto, restored and marked used (AH=43h)."""
+    image, entry, _ = make_image(c, "bios4k", disk_args_fn=nvme4k)
+    pad_to(image, 4096)
+    res = c.restore(None, "driver=bios", disk_args=nvme4k(image))
+    expect_disk_line(res, "bios:0x80", 4096)
+    if "resume=auto: the image is on bios:0x80" not in res.serial:
+        raise Failure(f"auto did not find the image through the BIOS\n{res.describe()}")
+    if "nvme:0" in res.serial:
+        raise Failure(f"driver=bios touched the NVMe controller\n{res.describe()}")
+    expect_resumed(res, entry)
+    if image_state(image) != "used":
+        raise Failure("the BIOS path did not mark the image used")
+
+
+def ahci_nvme_args(ahci_path, nvme_paths, block=512):
+    args = qemu.ahci_disk_args(ahci_path)
+    for i, path in enumerate(nvme_paths):
+        args += nvme_disk_args(path, block, index=i)
+    return args
+
+
+def test_ahci_and_nvme_auto(c):
+    """A machine with an AHCI disk and two NVMe controllers: auto scans all three disks and
+    finds the one image, behind the second NVMe controller (nvme:1); then on the AHCI disk,
+    with an NVMe disk opened and stopped before it."""
+    core, entry = c.mkcore("mixed.core")
+    blank, blank2 = c.path("mixed-blank.img"), c.path("mixed-blank2.img")
+    for path in (blank, blank2):
+        with open(path, "wb") as f:
+            f.truncate(8 * MIB)
+    res = c.restore(None, f"entry=0x{entry:x}", disk_args=ahci_nvme_args(blank, [blank2, core]))
+    for name in ("ahci:0", "nvme:0", "nvme:1"):
+        if not re.search(rf"^jumpback: {name}: ", res.serial, re.M):
+            raise Failure(f"the scan did not list {name}\n{res.describe()}")
+    if "resume=auto: the image is on nvme:1" not in res.serial:
+        raise Failure(f"auto did not find the image on nvme:1\n{res.describe()}")
+    expect_resumed(res, entry)
+    res = c.restore(None, f"entry=0x{entry:x}", disk_args=ahci_nvme_args(core, [blank]))
+    if "resume=auto: the image is on ahci:0" not in res.serial:
+        raise Failure(f"auto did not find the image on ahci:0\n{res.describe()}")
+    expect_resumed(res, entry)
+    res = c.restore(None, f"resume=nvme:2 entry=0x{entry:x} onerror=reboot",
+                    disk_args=ahci_nvme_args(blank, [blank2, core]), timeout=ERROR_TIMEOUT)
+    expect_error(res, "no NVMe disk 2: the machine has 2")
+
+
+def nvme_blkdebug_args(c, disk, sector, once, block=4096):
+    cfg = c.path(f"nvme-blkdebug-{sector}-{once}.cfg")
+    with open(cfg, "w") as f:
+        f.write('[inject-error]\nevent = "read_aio"\nerrno = "5"\n'
+                f'sector = "{sector}"\nonce = "{"on" if once else "off"}"\n')
+    return nvme_disk_args(disk, block,
+                          drive=f"if=none,id=n0,format=raw,file=blkdebug:{cfg}:{disk}")
+
+
+def test_nvme_disk_errors(c):
+    """blkdebug read errors on a 4Kn NVMe namespace: a transient one is retried and the
+    restore completes; a persistent one is reported with the LBA of the command holding it
+    (in 4 KiB blocks) and the decoded status, and nothing is jumped to."""
+    disk, entry = c.mkcore("nvme-ioerr.img")
+    pad_to(disk, 4096)
+    sector = 20000  # in 512-byte units, as blkdebug counts
+    res = c.restore(None, f"resume=nvme:0 entry=0x{entry:x}",
+                    disk_args=nvme_blkdebug_args(c, disk, sector, once=True))
+    if not re.search(r"^jumpback: warning: nvme:0: read at LBA \d+ .*unrecovered read error"
+                     r".*attempt 1 of 3", res.serial, re.M):
+        raise Failure(f"no retry warning for the injected error\n{res.describe()}")
+    expect_resumed(res, entry)
+    res = c.restore(None, f"resume=nvme:0 entry=0x{entry:x} onerror=reboot",
+                    disk_args=nvme_blkdebug_args(c, disk, sector, once=False),
+                    timeout=ERROR_TIMEOUT)
+    expect_error(res, "unrecovered read error")
+    block = sector * 512 // 4096
+    for lba, count in re.findall(r"at LBA (\d+) \(\+(\d+) sectors\) failed", res.serial):
+        if not int(lba) <= block < int(lba) + int(count):
+            raise Failure(f"an error names LBA {lba} (+{count}), not the one holding block"
+                          f" {block}\n{res.describe()}")
+
+
+def test_nvme_transfer_limits(c):
+    """The controller's transfer limit (MDTS) splits each read into commands in flight
+    together: 8 KiB per command (QEMU mdts=1, two pages: PRP2 is the second page), and no
+    limit (mdts=0: 2 MiB per command, a full PRP list page); a verified image restores with
+    both."""
+    image, entry, _ = make_image(c, "nvme-mdts", disk_args_fn=nvme512)
+    for mdts, per_cmd in ((1, 8), (0, 2048)):
+        drive = f"if=none,id=n0,format=raw,file={image}"
+        args = ["-drive", drive, "-device", f"nvme,serial=jbnvme0,drive=n0,mdts={mdts}"]
+        res = c.restore(None, "resume=nvme:0 keep", disk_args=args)
+        if not re.search(rf"^jumpback: nvme:0: .*, {per_cmd} KiB per command$", res.serial,
+                         re.M):
+            raise Failure(f"mdts={mdts}: not {per_cmd} KiB per command\n{res.describe()}")
+        expect_resumed(res, entry)
+
+
+NVME_TRACES = ["pci_nvme_mmio_start_success", "pci_nvme_mmio_stopped", "pci_nvme_del_sq",
+               "pci_nvme_del_cq", "pci_nvme_mmio_shutdown_set", "pci_cfg_write"]
+
+
+def test_nvme_handoff_shutdown(c):
+    """At the hand-off the NVMe controller is stopped cleanly, as QEMU's own trace of the
+    device shows: after the stub's last enable, the I/O queues are deleted, CC.SHN is set,
+    the controller is disabled, and bus mastering is turned off; then kernel A runs."""
+    disk, entry = c.mkcore("nvme-shn.img")
+    args = nvme512(disk)
+    for event in NVME_TRACES:
+        args += ["-trace", event]
+    res = c.restore(None, f"resume=nvme:0 entry=0x{entry:x}", disk_args=args)
+    expect_resumed(res, entry)
+    trace = [line for line in res.serial.split("[qemu stderr]", 1)[-1].splitlines()
+             if line.startswith("pci_nvme") or " nvme " in line and "@0x4 <-" in line]
+    starts = [i for i, line in enumerate(trace) if "mmio_start_success" in line]
+    if not starts:
+        raise Failure(f"no trace of the controller being enabled\n{res.describe()}")
+    after = [line.split()[0] if line.startswith("pci_nvme") else
+             "bus master " + ("on" if int(line.split("<- ")[1], 16) & 4 else "off")
+             for line in trace[starts[-1] + 1:]]
+    want = ["pci_nvme_del_sq", "pci_nvme_del_cq", "pci_nvme_mmio_shutdown_set",
+            "pci_nvme_mmio_stopped", "bus master off"]
+    if after != want:
+        raise Failure(f"after the last enable the device saw {after}, want {want}")
+
+
+def test_uefi_nvme(c):
+    """On UEFI firmware (OVMF), GRUB EFI loads the stub with multiboot2; the NVMe driver takes
+    the controller from the firmware and restores the image."""
+    disk, entry = c.mkcore("uefi-nvme.img")
+    pad_to(disk, 4096)
+    iso = grub_iso(c, "uefi-nvme", f"multiboot2 /boot/jumpback.elf resume=nvme:0 entry=0x{entry:x}")
+    args = qemu.machine_args("256M") + uefi_args(c) + ["-cdrom", iso] + nvme4k(disk)
+    res = qemu.run(args, RESTORE_TIMEOUT)
+    expect_disk_line(res, "nvme:0", 4096)
+    expect_resumed(res, entry)
 
 
 TESTS = [
@@ -1219,6 +1546,18 @@ TESTS = [
     test_resume_auto,
     test_resume_auto_ambiguous,
     test_two_ahci_controllers,
+    nvme_dump_test(512),
+    nvme_dump_test(4096),
+    nvme_image_test(512),
+    nvme_image_test(4096),
+    nvme_partition_test(512),
+    nvme_partition_test(4096),
+    test_bios_4kn_nvme,
+    test_ahci_and_nvme_auto,
+    test_nvme_disk_errors,
+    test_nvme_transfer_limits,
+    test_nvme_handoff_shutdown,
+    test_uefi_nvme,
     test_partition_too_small,
     test_missing_partition,
 ] + VIRTIO_TESTS

@@ -174,15 +174,21 @@ static inline void gpt_put_entry(u8 *disk, const struct gpt_layout *l, u32 index
 	}
 }
 
-/* Recomputes the header CRC over its HeaderSize (taken as 92 when out of range). */
-static inline void gpt_fix_header_crc(u8 *h)
+/* Recomputes the header CRC over its HeaderSize (taken as 92 when out of range for a
+ * block of bs bytes). */
+static inline void gpt_fix_header_crc_bs(u8 *h, u32 bs)
 {
 	u32 size = h[12] | h[13] << 8 | h[14] << 16 | (u32)h[15] << 24;
 
-	if (size < GPT_HDR_SIZE || size > SECTOR)
+	if (size < GPT_HDR_SIZE || size > bs)
 		size = GPT_HDR_SIZE;
 	put32(h + 16, 0);
 	put32(h + 16, crc32_update(0, h, size));
+}
+
+static inline void gpt_fix_header_crc(u8 *h)
+{
+	gpt_fix_header_crc_bs(h, SECTOR);
 }
 
 /* Writes a header at my_lba describing the array at array_lba, with both CRCs. */
@@ -221,13 +227,14 @@ static inline void gpt_seal(u8 *disk, const struct gpt_layout *l)
 
 /*
  * For fuzzing: makes the CRCs of the header at lba, and of the array it names, right again
- * after a mutation, reading the (possibly garbage) fields with every bound checked.
+ * after a mutation, reading the (possibly garbage) fields with every bound checked; LBAs
+ * count blocks of bs bytes.
  */
-static inline void gpt_fix_crcs(u8 *disk, size_t len, u64 lba)
+static inline void gpt_fix_crcs_bs(u8 *disk, size_t len, u64 lba, u32 bs)
 {
-	if (lba >= len / SECTOR)
+	if (lba >= len / bs)
 		return;
-	u8 *h = disk + lba * SECTOR;
+	u8 *h = disk + lba * bs;
 	u64 array_lba = 0;
 	u32 count = h[80] | h[81] << 8 | h[82] << 16 | (u32)h[83] << 24;
 	u32 esize = h[84] | h[85] << 8 | h[86] << 16 | (u32)h[87] << 24;
@@ -235,9 +242,14 @@ static inline void gpt_fix_crcs(u8 *disk, size_t len, u64 lba)
 
 	for (int i = 7; i >= 0; i--)
 		array_lba = array_lba << 8 | h[72 + i];
-	if (array_lba < len / SECTOR && bytes <= len - array_lba * SECTOR)
-		put32(h + 88, crc32_update(0, disk + array_lba * SECTOR, (size_t)bytes));
-	gpt_fix_header_crc(h);
+	if (array_lba < len / bs && bytes <= len - array_lba * bs)
+		put32(h + 88, crc32_update(0, disk + array_lba * bs, (size_t)bytes));
+	gpt_fix_header_crc_bs(h, bs);
+}
+
+static inline void gpt_fix_crcs(u8 *disk, size_t len, u64 lba)
+{
+	gpt_fix_crcs_bs(disk, len, lba, SECTOR);
 }
 
 #endif

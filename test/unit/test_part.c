@@ -47,7 +47,7 @@ static int scan_sized(struct mem_disk *m, size_t scratch_len, u64 disk_sectors, 
 {
 	m->scratch_len = scratch_len;
 	m->bad_request = false;
-	int rc = part_scan(mem_disk_read, m, disk_sectors, scratch, scratch_len, &tab, d);
+	int rc = part_scan(mem_disk_read, m, disk_sectors, PART_SECTOR_SIZE, scratch, scratch_len, &tab, d);
 
 	assert_false(m->bad_request);
 	if (rc == 0)
@@ -163,13 +163,13 @@ static void test_no_table(void **state)
 
 	/* A zero-sector disk is not read at all. */
 	d.text[0] = 'x';
-	assert_int_equal(part_scan(mem_disk_read, m, 0, scratch, sizeof(scratch), &tab, &d), 0);
+	assert_int_equal(part_scan(mem_disk_read, m, 0, PART_SECTOR_SIZE, scratch, sizeof(scratch), &tab, &d), 0);
 	assert_int_equal(tab.n, 0);
 	assert_int_equal(m->reads, 5);
 	assert_string_equal(d.text, "");
 
 	/* Too small a scratch buffer. */
-	assert_int_equal(part_scan(mem_disk_read, m, 64, scratch, 511, &tab, &d), -JB_EINVAL);
+	assert_int_equal(part_scan(mem_disk_read, m, 64, PART_SECTOR_SIZE, scratch, 511, &tab, &d), -JB_EINVAL);
 	assert_non_null(strstr(d.text, "511 bytes"));
 	mem_disk_free(m);
 }
@@ -879,7 +879,7 @@ static void test_read_error_no_text(void **state)
 	struct jb_diag d;
 
 	(void)state;
-	assert_int_equal(part_scan(read_silent_error, NULL, 100, scratch, sizeof(scratch), &tab, &d),
+	assert_int_equal(part_scan(read_silent_error, NULL, 100, PART_SECTOR_SIZE, scratch, sizeof(scratch), &tab, &d),
 			 -JB_ERANGE);
 	assert_string_equal(d.text, "MBR at LBA 0: read past the end of the disk");
 	/* d may be NULL, on failure and on a success with warnings. */
@@ -887,10 +887,10 @@ static void test_read_error_no_text(void **state)
 
 	ebr_put(m->bytes + 8000 * SECTOR, 0x07, 63, 4033, 0, 100);
 	m->scratch_len = sizeof(scratch);
-	assert_int_equal(part_scan(mem_disk_read, m, m->sectors, scratch, sizeof(scratch), &tab, NULL), 0);
+	assert_int_equal(part_scan(mem_disk_read, m, m->sectors, PART_SECTOR_SIZE, scratch, sizeof(scratch), &tab, NULL), 0);
 	assert_int_equal(tab.n, JB_ARRAY_LEN(extended_want));
 	mem_disk_free(m);
-	assert_int_equal(part_scan(read_silent_error, NULL, 100, scratch, sizeof(scratch), &tab, NULL),
+	assert_int_equal(part_scan(read_silent_error, NULL, 100, PART_SECTOR_SIZE, scratch, sizeof(scratch), &tab, NULL),
 			 -JB_ERANGE);
 }
 
@@ -1003,10 +1003,142 @@ static void test_random_tables(void **state)
 	assert_true(gpt > 100);
 }
 
+/* ---- 4096-byte logical blocks (4Kn): the same structures, LBAs counted in 4 KiB ---- */
+
+#define BLK4K 4096u
+
+struct disk4k {
+	u8 *bytes;
+	u64 blocks;
+	u32 reads;
+};
+
+static int disk4k_read(void *ctx, u64 lba, u32 count, void *buf, struct jb_diag *d)
+{
+	struct disk4k *k = ctx;
+
+	k->reads++;
+	if (lba > k->blocks || count > k->blocks - lba || (u64)count * BLK4K > sizeof(scratch))
+		return diag_fail(d, -JB_ERANGE, "4Kn disk: LBA %llu+%u", (unsigned long long)lba,
+				 count);
+	memcpy(buf, k->bytes + lba * BLK4K, (size_t)count * BLK4K);
+	return 0;
+}
+
+/* A GPT header of a 4Kn disk at block my_lba describing the array at array_lba. */
+static void gpt4k_header(u8 *disk, u64 blocks, u64 my_lba, u64 alt_lba, u64 array_lba)
+{
+	u8 *h = disk + my_lba * BLK4K;
+
+	memset(h, 0, BLK4K);
+	memcpy(h, "EFI PART", 8);
+	put32(h + 8, 0x00010000);
+	put32(h + 12, GPT_HDR_SIZE);
+	put64(h + 24, my_lba);
+	put64(h + 32, alt_lba);
+	put64(h + 40, 6);          /* first usable: after the 16 KiB array at LBA 2 */
+	put64(h + 48, blocks - 6); /* last usable: before the backup array and header */
+	memset(h + 56, 0x4b, 16);
+	put64(h + 72, array_lba);
+	put32(h + 80, 128);
+	put32(h + 84, 128);
+	put32(h + 88, crc32_update(0, disk + array_lba * BLK4K, 128 * 128));
+	put32(h + 16, crc32_update(0, h, GPT_HDR_SIZE));
+}
+
+/* A 4Kn disk of `blocks` blocks: partition 1 "other" at 8-15, partition 2 "hibernate" at
+ * 16-271, as sgdisk or Linux write it on such a disk. */
+static u8 *gpt4k_disk(u64 blocks)
+{
+	static const u16 other[] = { 'o', 't', 'h', 'e', 'r' };
+	static const u16 hib[] = { 'h', 'i', 'b', 'e', 'r', 'n', 'a', 't', 'e' };
+	u8 *disk = calloc(blocks, BLK4K);
+	u8 type[16], uuid[16];
+
+	assert_non_null(disk);
+	guid_make(type, 0x0fc63daf, 0x8483, 0x4772, 0x8e793d69d8477de4ull);
+	for (u64 array = 2; array <= blocks - 5; array += blocks - 7) {
+		u8 *e = disk + array * BLK4K;
+
+		guid_make(uuid, 0x11111111, 0x2222, 0x3333, 0x4444555566660001ull);
+		memcpy(e, type, 16);
+		memcpy(e + 16, uuid, 16);
+		put64(e + 32, 8);
+		put64(e + 40, 15);
+		for (u32 i = 0; i < JB_ARRAY_LEN(other); i++)
+			put16(e + 56 + 2 * i, other[i]);
+		e += 128;
+		guid_make(uuid, 0x11111111, 0x2222, 0x3333, 0x4444555566660002ull);
+		memcpy(e, type, 16);
+		memcpy(e + 16, uuid, 16);
+		put64(e + 32, 16);
+		put64(e + 40, 271);
+		for (u32 i = 0; i < JB_ARRAY_LEN(hib); i++)
+			put16(e + 56 + 2 * i, hib[i]);
+	}
+	mbr_put_entry(disk, 0, 0, 0xee, 1, (u32)(blocks - 1));
+	mbr_put_boot_signature(disk);
+	gpt4k_header(disk, blocks, 1, blocks - 1, 2);
+	gpt4k_header(disk, blocks, blocks - 1, 1, blocks - 5);
+	return disk;
+}
+
+static void test_gpt_4k_blocks(void **state)
+{
+	struct disk4k k = { .blocks = 512 };
+	struct jb_diag d = { "" };
+
+	(void)state;
+	k.bytes = gpt4k_disk(k.blocks);
+	assert_int_equal(part_scan(disk4k_read, &k, k.blocks, PART_SECTOR_SIZE_4K, scratch,
+				   sizeof(scratch), &tab, &d), 0);
+	assert_string_equal(d.text, "");
+	assert_true(tab.gpt);
+	assert_false(tab.used_backup_gpt);
+	assert_int_equal(tab.n, 2);
+	assert_int_equal(tab.part[1].number, 2);
+	assert_int_equal(tab.part[1].first_lba, 16);
+	assert_int_equal(tab.part[1].sectors, 256);
+	assert_ptr_equal(part_by_label(&tab, "hibernate"), &tab.part[1]);
+	check_table(&tab, k.blocks);
+
+	/* The primary header damaged: the backup at the last 4 KiB block serves. */
+	k.bytes[BLK4K + 30] ^= 1;
+	assert_int_equal(part_scan(disk4k_read, &k, k.blocks, PART_SECTOR_SIZE_4K, scratch,
+				   sizeof(scratch), &tab, &d), 0);
+	assert_true(tab.used_backup_gpt);
+	assert_int_equal(tab.n, 2);
+	assert_int_equal(tab.part[1].first_lba, 16);
+	k.bytes[BLK4K + 30] ^= 1;
+
+	/* Read as 512-byte sectors, the same disk has no GPT header at LBA 1 (byte 512). */
+	struct mem_disk *m = mem_disk_new(k.blocks * (BLK4K / SECTOR));
+
+	memcpy(m->bytes, k.bytes, (size_t)k.blocks * BLK4K);
+	m->scratch_len = sizeof(scratch);
+	assert_int_equal(part_scan(mem_disk_read, m, m->sectors, PART_SECTOR_SIZE, scratch,
+				   sizeof(scratch), &tab, &d),
+			 -JB_EBADIMG);
+	assert_non_null(strstr(d.text, "no \"EFI PART\" signature"));
+	mem_disk_free(m);
+
+	/* Only 512 and 4096 are logical block sizes. */
+	assert_int_equal(part_scan(disk4k_read, &k, k.blocks, 2048, scratch, sizeof(scratch), &tab,
+				   &d),
+			 -JB_EINVAL);
+	assert_non_null(strstr(d.text, "2048 bytes"));
+	/* A scratch buffer must hold one whole 4 KiB block. */
+	assert_int_equal(part_scan(disk4k_read, &k, k.blocks, PART_SECTOR_SIZE_4K, scratch, 4095,
+				   &tab, &d),
+			 -JB_EINVAL);
+	free(k.bytes);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_crc32),
+		cmocka_unit_test(test_gpt_4k_blocks),
 		cmocka_unit_test(test_no_table),
 		cmocka_unit_test(test_mbr_primaries),
 		cmocka_unit_test(test_mbr_past_disk_end),
