@@ -4,13 +4,16 @@ synthetic cores (tools/mkcore) of 64 MiB to 4 GiB, side by side in the same run 
  - jumpback's own dry run (the restore's very reads into free RAM, nothing placed: the disk's
    rate as the stub sees it),
  - the same core as a jumpback image, every segment's checksum verified as it lands,
- - jumpback's BIOS path (int 13h) on the same AHCI disk, and
+ - jumpback's BIOS path (int 13h) on the same AHCI disk,
+ - the same raw core on an NVMe and on a virtio-blk disk, restored and dry-run by jumpback's
+   own drivers for them, and
  - GRUB loading the same number of bytes from the same disk as a multiboot module (a
    blocklist), through the BIOS and with its own AHCI driver (`insmod ahci`), timed as the
    wall time of a boot with the load minus one without.
 Absolute numbers under TCG are noisy: read the ratios. Medians of --runs runs."""
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -107,6 +110,22 @@ GRUB_MAX_MIB = 2048
 COLUMNS = ("raw", "dryrun", "verified", "bios", "grub_ahci", "grub_bios")
 
 
+def nvme_disk_args(path):
+    return ["-drive", f"if=none,id=n0,format=raw,file={path}",
+            "-device", "nvme,serial=jbbench,drive=n0"]
+
+
+def virtio_disk_args(path):
+    return ["-drive", f"if=none,id=v0,format=raw,file={path}",
+            "-device", "virtio-blk-pci,disable-legacy=on,drive=v0"]
+
+
+# Each native driver on the same core: raw restore and dry run, (resume=, disk arguments).
+DRIVERS = {"ahci": ("ahci:0", qemu.ahci_disk_args), "nvme": ("nvme:0", nvme_disk_args),
+           "virtio": ("virtio:0", virtio_disk_args)}
+DRIVER_COLUMNS = tuple(f"{d}_{k}" for d in DRIVERS for k in ("raw", "dryrun"))
+
+
 def measure(args, tmp, size):
     """Median times in ms for each column on one core of about size MiB; NaN where skipped."""
     mk_args, payload, mem = size_setup(size)
@@ -118,7 +137,7 @@ def measure(args, tmp, size):
     disk_mib = os.path.getsize(core) / (1 << 20)
     stub = os.path.join(args.build, "jumpback.elf")
     done = r"^jbtest: (PASS|FAIL)"
-    runs = {c: [] for c in COLUMNS}
+    runs = {c: [] for c in COLUMNS + DRIVER_COLUMNS}
     image = None
     grub = not args.no_grub and disk_mib <= GRUB_MAX_MIB
 
@@ -142,6 +161,14 @@ def measure(args, tmp, size):
                                        "read", until=None)[1][1])
         runs["bios"].append(stub_run(qemu.ahci_disk_args(core),
                                      f"resume=bios:0x80 entry={entry}", "restored")[1][1])
+        for name, (where, disk_fn) in DRIVERS.items():
+            if name != "ahci" and not args.no_drivers:
+                runs[f"{name}_raw"].append(stub_run(disk_fn(core), f"resume={where} entry={entry}",
+                                                    "restored")[1][1])
+                runs[f"{name}_dryrun"].append(stub_run(
+                    disk_fn(core), f"resume={where} entry={entry} dryrun onerror=reboot", "read",
+                    until=None)[1][1])
+        runs["ahci_raw"], runs["ahci_dryrun"] = runs["raw"], runs["dryrun"]
         if grub:
             runs["grub_ahci"].append(grub_ms(args.build, tmp, core, disk_mib, mem, native=True))
             runs["grub_bios"].append(grub_ms(args.build, tmp, core, disk_mib, mem))
@@ -152,6 +179,16 @@ def measure(args, tmp, size):
 
 def rate_of(row, col):
     return row["restored_mib"] * 1000.0 / max(row["median_ms"][col], 1)
+
+
+def print_drivers(row):
+    if math.isnan(row["median_ms"]["nvme_raw"]):
+        return
+    parts = []
+    for d in DRIVERS:
+        raw, dry = rate_of(row, f"{d}_raw"), rate_of(row, f"{d}_dryrun")
+        parts.append(f"{d} {raw:.0f} raw, {dry:.0f} dry run ({raw / dry:.2f})")
+    print(f"{'':9}  per driver, MiB/s: " + "; ".join(parts), flush=True)
 
 
 def print_row(row):
@@ -169,6 +206,8 @@ def main():
                     help="image sizes in MiB; past 2048 the guest has RAM above 4 GiB")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--no-grub", action="store_true")
+    ap.add_argument("--no-drivers", action="store_true",
+                    help="skip the NVMe and virtio-blk columns (the same core on each)")
     ap.add_argument("--json", help="also write every time measured here, as JSON")
     args = ap.parse_args()
     print(f"MiB/s, medians of {args.runs} runs in this run; restored = every byte placed or "
@@ -180,9 +219,11 @@ def main():
         for size in [int(x) for x in args.sizes.split(",")]:
             rows.append(measure(args, tmp, size))
             print_row(rows[-1])
+            print_drivers(rows[-1])
             if args.json:
                 with open(args.json, "w") as f:
-                    json.dump({"columns": COLUMNS, "rows": rows}, f, indent=1)
+                    json.dump({"columns": COLUMNS, "driver_columns": DRIVER_COLUMNS,
+                               "rows": rows}, f, indent=1)
     return 0
 
 
