@@ -171,10 +171,12 @@ static void read_headers(struct jb_diag *d)
 		rc = elfcore_parse(header_buf, (size_t)(need > first ? need : first), image_size,
 				   &core, d);
 	if (rc == -JB_ETRUNC)
-		fatal_fmt(rc, "%s LBA %llu: %s (%s ends at byte 0x%llx, 0x%llx bytes from byte 0x%llx)",
+		fatal_fmt(rc, "%s LBA %llu: %s (%s ends at LBA %llu, %llu sectors of %u bytes from"
+			      " LBA %llu)",
 			  loc.where, (unsigned long long)(base / disk.sector_size), d->text, loc.where,
-			  (unsigned long long)(loc.base + loc.bytes), (unsigned long long)loc.bytes,
-			  (unsigned long long)loc.base);
+			  (unsigned long long)((loc.base + loc.bytes) / disk.sector_size),
+			  (unsigned long long)(loc.bytes / disk.sector_size), disk.sector_size,
+			  (unsigned long long)(loc.base / disk.sector_size));
 	check_image(rc, d, base);
 	kprintf("image: ELF%u core, %s, %u PT_LOAD segments, %u notes, on %s at sector %llu%s\n",
 		core.elf_class, core.machine == EM_X86_64 ? "x86_64" : "i386", core.nseg,
