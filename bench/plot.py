@@ -18,6 +18,8 @@ LABELS = {
     "bios": "jumpback through the BIOS (int 13h)",
     "grub_ahci": "GRUB 2 native AHCI (insmod ahci)",
     "grub_bios": "GRUB 2 through the BIOS",
+    "nvme_raw": "jumpback, raw vmcore (NVMe)",
+    "virtio_raw": "jumpback, raw vmcore (virtio-blk)",
 }
 
 
@@ -30,17 +32,18 @@ def main():
         data = json.load(f)
     rows = data["rows"]
     fig, ax = plt.subplots(figsize=(8, 5.5), dpi=100)
-    for col in data["columns"]:
+    drivers = [c for c in data.get("driver_columns", ()) if c in ("nvme_raw", "virtio_raw")]
+    for col in list(data["columns"]) + drivers:
         pts = [(r["restored_mib"], r["median_ms"][col] / 1000.0) for r in rows
-               if not math.isnan(r["median_ms"][col])]
+               if col in r["median_ms"] and not math.isnan(r["median_ms"][col])]
         if pts:
             ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o",
-                    label=LABELS.get(col, col))
+                    linestyle="--" if col in drivers else "-", label=LABELS.get(col, col))
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("MiB restored (placed or zero-filled)")
     ax.set_ylabel("seconds (median of %d runs)" % rows[0]["runs"])
-    ax.set_title("Restore time against image size (QEMU TCG, AHCI disk)")
+    ax.set_title("Restore time against image size (QEMU TCG)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
