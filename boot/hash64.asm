@@ -17,6 +17,24 @@ CR4_PAE         equ 1 << 5
 XXH64_P1        equ 0x9E3779B185EBCA87
 XXH64_P2        equ 0xC2B2AE3D27D4EB4F
 
+; One lane round (spec step 2): acc = rotl(acc + [rsi + off] * P2, 31) * P1, with P1 in r12
+; and P2 in r13.
+%macro ROUND 2 ; accumulator register, byte offset
+	mov rax, [rsi + %2]
+	imul rax, r13
+	add %1, rax
+	rol %1, 31
+	imul %1, r12
+%endmacro
+
+; One 32-byte stripe at rsi + off: the four lanes' rounds, accumulators r8-r11.
+%macro STRIPE 1
+	ROUND r8, %1
+	ROUND r9, %1 + 8
+	ROUND r10, %1 + 16
+	ROUND r11, %1 + 24
+%endmacro
+
 ; void xxh64_stripes_long(u64 acc[4], const u8 *p, u32 nstripes, u32 pml4)
 global xxh64_stripes_long
 xxh64_stripes_long:
@@ -68,72 +86,15 @@ bits 64
 	shr ecx, 1                      ; two stripes per turn: fewer loop branches
 	jz .last
 .pair:
-	mov rax, [rsi]
-	imul rax, r13
-	add r8, rax
-	rol r8, 31
-	imul r8, r12
-	mov rax, [rsi + 8]
-	imul rax, r13
-	add r9, rax
-	rol r9, 31
-	imul r9, r12
-	mov rax, [rsi + 16]
-	imul rax, r13
-	add r10, rax
-	rol r10, 31
-	imul r10, r12
-	mov rax, [rsi + 24]
-	imul rax, r13
-	add r11, rax
-	rol r11, 31
-	imul r11, r12
-	mov rax, [rsi + 32]
-	imul rax, r13
-	add r8, rax
-	rol r8, 31
-	imul r8, r12
-	mov rax, [rsi + 40]
-	imul rax, r13
-	add r9, rax
-	rol r9, 31
-	imul r9, r12
-	mov rax, [rsi + 48]
-	imul rax, r13
-	add r10, rax
-	rol r10, 31
-	imul r10, r12
-	mov rax, [rsi + 56]
-	imul rax, r13
-	add r11, rax
-	rol r11, 31
-	imul r11, r12
+	STRIPE 0
+	STRIPE 32
 	add rsi, 64
 	dec ecx
 	jnz .pair
 .last:
 	test dword [rbp + 16], 1
 	jz .store
-	mov rax, [rsi]
-	imul rax, r13
-	add r8, rax
-	rol r8, 31
-	imul r8, r12
-	mov rax, [rsi + 8]
-	imul rax, r13
-	add r9, rax
-	rol r9, 31
-	imul r9, r12
-	mov rax, [rsi + 16]
-	imul rax, r13
-	add r10, rax
-	rol r10, 31
-	imul r10, r12
-	mov rax, [rsi + 24]
-	imul rax, r13
-	add r11, rax
-	rol r11, 31
-	imul r11, r12
+	STRIPE 0
 .store:
 	mov [rdi], r8
 	mov [rdi + 8], r9
