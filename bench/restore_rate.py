@@ -34,9 +34,7 @@ def jumpback_image(build, tmp, core, entry, serial):
     map is the one the stub printed on this machine."""
     memmap = os.path.join(tmp, "memmap.txt")
     with open(memmap, "w") as f:
-        for start, end in re.findall(r"^jumpback:   RAM (0x[0-9a-f]+)-(0x[0-9a-f]+)$", serial,
-                                     re.M):
-            f.write(f"{start} {end} usable\n")
+        f.write(qemu.memmap_text(qemu.stub_ram(serial)))
     image = os.path.join(tmp, "core.jbi")
     subprocess.run([os.path.join(build, "tools", "jbwrite"), "--core", core, "--out", image,
                     "--entry", entry, "--memmap-file", memmap, "--quiet"], check=True)

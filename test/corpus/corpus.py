@@ -76,8 +76,7 @@ class Corpus:
         blank = self.path("probe.img")
         write(blank, bytes(MIB))
         res = self.boot(blank, "resume=ahci:0")
-        ranges = [(int(a, 16), int(b, 16)) for a, b in
-                  re.findall(r"^jumpback:   RAM (0x[0-9a-f]+)-(0x[0-9a-f]+)$", res.serial, re.M)]
+        ranges = [(int(a, 16), int(b, 16)) for a, b in qemu.stub_ram(res.serial)]
         if not ranges:
             raise RuntimeError(f"no RAM lines from the stub\n{res.describe()}")
         return ranges

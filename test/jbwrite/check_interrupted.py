@@ -60,12 +60,12 @@ class Env:
         res = qemu.run(qemu.machine_args() + qemu.kernel_args(
             os.path.join(self.build, "jumpback.elf"), "resume=ahci:0 onerror=reboot")
             + qemu.ahci_disk_args(blank), 60)
-        ranges = re.findall(r"^jumpback:   RAM (0x[0-9a-f]+)-(0x[0-9a-f]+)$", res.serial, re.M)
+        ranges = qemu.stub_ram(res.serial)
         if not ranges:
             raise RuntimeError(f"no RAM lines from the stub\n{res.describe()}")
         path = self.path("memmap.txt")
         with open(path, "w") as f:
-            f.write("".join(f"{a} {b} usable\n" for a, b in ranges))
+            f.write(qemu.memmap_text(ranges))
         return path
 
     def jbwrite_cmd(self, core, out, entry, memmap):

@@ -11,7 +11,6 @@ with jumpback on a fresh machine, showing what each side prints:
 import argparse
 import os
 import random
-import re
 import subprocess
 import sys
 import tempfile
@@ -39,9 +38,7 @@ def machine_memmap(stub, mem, tmp):
                    + qemu.ahci_disk_args(blank), 60)
     path = os.path.join(tmp, "memmap.txt")
     with open(path, "w") as f:
-        for start, end in re.findall(r"^jumpback:   RAM (0x[0-9a-f]+)-(0x[0-9a-f]+)$",
-                                     res.serial, re.M):
-            f.write(f"{start} {end} usable\n")
+        f.write(qemu.memmap_text(qemu.stub_ram(res.serial)))
     return path
 
 

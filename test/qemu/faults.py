@@ -75,12 +75,12 @@ class Matrix:
         res = qemu.run(qemu.machine_args()
                        + qemu.kernel_args(self.stub, "resume=ahci:0 onerror=reboot")
                        + qemu.ahci_disk_args(blank), 60)
-        ranges = re.findall(r"^jumpback:   RAM (0x[0-9a-f]+)-(0x[0-9a-f]+)$", res.serial, re.M)
+        ranges = qemu.stub_ram(res.serial)
         if not ranges:
             raise RuntimeError(f"no RAM lines from the stub\n{res.describe()}")
         memmap = self.path("memmap.txt")
         with open(memmap, "w") as f:
-            f.write("".join(f"{a} {b} usable\n" for a, b in ranges))
+            f.write(qemu.memmap_text(ranges))
         out = self.path("base.jbi")
         subprocess.run([os.path.join(self.build, "tools", "jbwrite"), "--core", core, "--out", out,
                         "--entry", hex(entry), "--memmap-file", memmap, "--quiet"],

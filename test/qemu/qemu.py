@@ -163,6 +163,20 @@ def dump_guest(args, timeout, ready, dump_path, dump_range):
         return match, Result(proc.returncode, serial, timed_out, time.monotonic() - start)
 
 
+RAM_LINE = re.compile(r"^jumpback:   RAM (0x[0-9a-f]+)-(0x[0-9a-f]+)$", re.M)
+
+
+def stub_ram(serial):
+    """The usable RAM the stub printed (its `RAM 0x...-0x...` lines), as (start, end) hex
+    strings; empty when it printed none."""
+    return RAM_LINE.findall(serial)
+
+
+def memmap_text(ranges):
+    """Those ranges as a jbwrite --memmap-file: what kernel B's /sys/firmware/memmap says."""
+    return "".join(f"{start} {end} usable\n" for start, end in ranges)
+
+
 def pad_to_sectors(path):
     """QEMU sizes a raw disk in whole sectors: round the file up to 512 bytes."""
     size = os.path.getsize(path)

@@ -269,11 +269,10 @@ def machine_memmap(c, mem, disk_args_fn):
             f.truncate(1 << 20)
         res = c.restore(None, "resume=auto onerror=reboot", mem=mem,
                         disk_args=disk_args_fn(blank), timeout=ERROR_TIMEOUT)
-        ranges = re.findall(r"^jumpback:   RAM (0x[0-9a-f]+)-(0x[0-9a-f]+)$", res.serial, re.M)
+        ranges = qemu.stub_ram(res.serial)
         if not ranges:
             raise Failure(f"no RAM lines from the stub\n{res.describe()}")
-        c.memmaps[key] = "# usable RAM as the stub saw it\n" + "".join(
-            f"{start} {end} usable\n" for start, end in ranges)
+        c.memmaps[key] = "# usable RAM as the stub saw it\n" + qemu.memmap_text(ranges)
     path = c.path(f"memmap-{mem}-{disk_args_fn.__name__}.txt")
     with open(path, "w") as f:  # the runner clears its folder after each test
         f.write(c.memmaps[key])
