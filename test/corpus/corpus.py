@@ -6,7 +6,6 @@ exact expected text, ends in '; nothing was jumped to' with no generic code text
 is jumped to. A few controls must pass instead, so that the cases fail for their own reason.
 Prints one line per case, 'corpus: N/M passed', and 'N passed, N failed'."""
 import argparse
-import concurrent.futures
 import os
 import re
 import struct
@@ -466,18 +465,7 @@ def main():
         cases = (raw_cases(c, base, entry, ram) + elf32_cases(c)
                  + jbi_cases(c, base, entry, ram))
         cases = [k for k in cases if args.k in k.name]
-        passed = failed = 0
-        with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            for case, why in zip(cases, pool.map(c.run_case, cases)):
-                if why is None:
-                    passed += 1
-                    print(f"PASS corpus: {case.name}")
-                else:
-                    failed += 1
-                    print(f"FAIL corpus: {case.name}: {why}")
-                sys.stdout.flush()
-    print(f"corpus: {passed}/{passed + failed} passed")
-    print(f"{passed} passed, {failed} failed")
+        failed = qemu.run_cases("corpus", cases, c.run_case, args.jobs)
     return 1 if failed else 0
 
 

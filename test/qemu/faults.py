@@ -6,7 +6,6 @@ transient error (once) must be retried and the restore complete; a persistent on
 retried, then reported with the LBA that failed (and that it was tried 3 times), with nothing
 jumped to. Prints one line per case, 'faults: N/M passed' and 'N passed, N failed'."""
 import argparse
-import concurrent.futures
 import os
 import re
 import struct
@@ -229,18 +228,8 @@ def main():
         m = Matrix(args.build, tmp, args.seed)
         m.verbose = args.v
         todo = [c for c in cases(m) if args.k in c.name]
-        passed = failed = 0
-        with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            for case, why in zip(todo, pool.map(m.run, todo, range(len(todo)))):
-                if why is None:
-                    passed += 1
-                    print(f"PASS faults: {case.name}")
-                else:
-                    failed += 1
-                    print(f"FAIL faults: {case.name}: {why}")
-                sys.stdout.flush()
-    print(f"faults: {passed}/{passed + failed} passed")
-    print(f"{passed} passed, {failed} failed")
+        slot = {id(c): i for i, c in enumerate(todo)}  # each case its own disk file
+        failed = qemu.run_cases("faults", todo, lambda c: m.run(c, slot[id(c)]), args.jobs)
     return 1 if failed else 0
 
 

@@ -1,8 +1,10 @@
 """Running QEMU for jumpback's tests, demo and benchmarks: one bounded run, serial captured."""
+import concurrent.futures
 import os
 import re
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -161,6 +163,24 @@ def dump_guest(args, timeout, ready, dump_path, dump_range):
         err = proc.stderr.read().decode(errors="replace")
         serial = _read(serial_path) + (("\n[qemu stderr] " + err) if err.strip() else "")
         return match, Result(proc.returncode, serial, timed_out, time.monotonic() - start)
+
+
+def run_cases(label, cases, check, jobs):
+    """Runs check(case) for every case, jobs at a time; check returns None (pass) or why it
+    failed. Prints a PASS/FAIL line per case and the tally; returns the number failed."""
+    passed = failed = 0
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        for case, why in zip(cases, pool.map(check, cases)):
+            if why is None:
+                passed += 1
+                print(f"PASS {label}: {case.name}")
+            else:
+                failed += 1
+                print(f"FAIL {label}: {case.name}: {why}")
+            sys.stdout.flush()
+    print(f"{label}: {passed}/{passed + failed} passed")
+    print(f"{passed} passed, {failed} failed")
+    return failed
 
 
 RAM_LINE = re.compile(r"^jumpback:   RAM (0x[0-9a-f]+)-(0x[0-9a-f]+)$", re.M)
