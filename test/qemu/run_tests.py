@@ -293,6 +293,14 @@ def jbwrite(c, core, out, entry, memmap, *extra):
     return out
 
 
+def expect_used(path, offset=0):
+    """The image header at byte offset of the disk says USED: the stub marked it."""
+    state = image_state(path, offset)
+    if state != "used":
+        raise Failure(f"the image at byte {offset} of {os.path.basename(path)} is {state},"
+                      " not used")
+
+
 def image_state(path, offset=0):
     with open(path, "rb") as f:
         f.seek(offset + 12)
@@ -315,8 +323,7 @@ def test_image_restores_and_is_marked_used(c):
     if "jumpback: image marked used" not in res.serial:
         raise Failure(f"no 'image marked used' line\n{res.describe()}")
     expect_resumed(res, entry)
-    if image_state(image) != "used":
-        raise Failure(f"the image on disk is {image_state(image)}, not used")
+    expect_used(image)
     res = c.restore(image, "resume=ahci:0 onerror=reboot", timeout=ERROR_TIMEOUT)
     expect_error(res, "resumed once already")
 
@@ -360,8 +367,7 @@ def test_image_via_bios(c):
     image, entry, _ = make_image(c, "jbi-bios", disk_args_fn=ide_disk_args)
     res = c.restore(image, "resume=bios:0x80", disk_args=ide_disk_args(image))
     expect_resumed(res, entry)
-    if image_state(image) != "used":
-        raise Failure("the BIOS path did not mark the image used")
+    expect_used(image)
 
 
 def image_core_offset(path):
@@ -1038,8 +1044,7 @@ def test_virtio_image_on_second_disk(c):
     if "jumpback: image: jumpback image of kernel" not in res.serial:
         raise Failure(f"the image header was not recognised\n{res.describe()}")
     expect_resumed(res, entry)
-    if image_state(image) != "used":
-        raise Failure(f"the image on disk is {image_state(image)}, not used")
+    expect_used(image)
 
 
 def test_virtio_above_4g(c):
@@ -1078,8 +1083,7 @@ def test_virtio_auto_among_other_kinds(c):
     if "resume=auto: the image is on virtio:0 partition 2" not in res.serial:
         raise Failure(f"auto did not find the image on the virtio disk\n{res.describe()}")
     expect_resumed(res, entry)
-    if image_state(disk, offset=start * 512) != "used":
-        raise Failure("the image was not marked used on the virtio disk")
+    expect_used(disk, start * 512)
 
 
 def test_virtio_quiesced_at_handoff(c):
@@ -1196,8 +1200,7 @@ def test_virtio_4k_blocks(c):
     if f"image marked used on virtio:0 partition 2 (LBA {start})" not in res.serial:
         raise Failure(f"the mark was not written at 4 KiB block {start}\n{res.describe()}")
     expect_resumed(res, entry)
-    if image_state(disk, offset=start * 4096) != "used":
-        raise Failure("the image in the 4 KiB-block partition was not marked used")
+    expect_used(disk, start * 4096)
     res = c.restore(None, "resume=virtio:0:2 onerror=reboot", disk_args=disk4k(disk),
                     timeout=ERROR_TIMEOUT)
     expect_error(res, "resumed once already")
@@ -1277,8 +1280,7 @@ def nvme_image_test(block):
         if "jumpback: image marked used on nvme:0 (LBA 0)" not in res.serial:
             raise Failure(f"the image was not marked used on nvme:0\n{res.describe()}")
         expect_resumed(res, entry)
-        if image_state(image) != "used":
-            raise Failure(f"the image on disk is {image_state(image)}, not used")
+        expect_used(image)
         res = c.restore(None, "resume=nvme:0 onerror=reboot", disk_args=shape(image),
                         timeout=ERROR_TIMEOUT)
         expect_error(res, "resumed once already")
@@ -1356,8 +1358,7 @@ def test_bios_4kn_nvme(c):
     if "nvme:0" in res.serial:
         raise Failure(f"driver=bios touched the NVMe controller\n{res.describe()}")
     expect_resumed(res, entry)
-    if image_state(image) != "used":
-        raise Failure("the BIOS path did not mark the image used")
+    expect_used(image)
 
 
 def ahci_nvme_args(ahci_path, nvme_paths, block=512):
