@@ -57,15 +57,35 @@ def first(pattern, serial):
     return m.group(1) if m else "?"
 
 
-# The moment each restore path enters kernel A (its last line before the jump).
-ENTERS = {"jumpback": r"^jumpback: jumping to", "kernel C": r"^kernel-c: entering kernel A"}
+JUMPBACK_ENTERS = r"^jumpback: jumping to"
+JUMPBACK_RESTORE = r"jumpback: restored (\d+ MiB in \d+) ms"
 
 
-def resume(args, timeout, what):
-    res = rt.qemu.run(args, timeout, until=RESUMED,
-                      marks={"enter": ENTERS["kernel C" if what == "kernel C" else "jumpback"]})
+def paths(env, initrd, b_cmdline):
+    """Each restore path: (key, name, its extra QEMU arguments, the line it prints just
+    before it enters kernel A, its restore line)."""
+    return (
+        ("grub", "jumpback (GRUB)", ["-boot", "d"], JUMPBACK_ENTERS, JUMPBACK_RESTORE),
+        ("kernel", "jumpback (-kernel)",
+         rt.qemu.kernel_args(os.path.join(env.build, "jumpback.elf"), ""), JUMPBACK_ENTERS,
+         JUMPBACK_RESTORE),
+        ("c", "kernel C", ["-kernel", env.kernel, "-initrd", initrd, "-append",
+                           b_cmdline + " loglevel=4 rdinit=/init"],
+         r"^kernel-c: entering kernel A", r"jbrestore: restored (\d+ MiB in \d+) ms"),
+    )
+
+
+def resume(snap, env, name, extra, enters):
+    """One resume from fresh copies of the hibernated disks; the copies go afterwards."""
+    disks = snap.copy("resume")
+    try:
+        res = rt.qemu.run(rt.machine(2, *disks, env.iso) + extra, 900, until=RESUMED,
+                          marks={"enter": enters})
+    finally:
+        for disk in disks:
+            os.unlink(disk)
     if not re.search(RESUMED, res.serial, re.M) or "enter" not in res.marks:
-        raise SystemExit(f"{what} did not resume kernel A\n" + res.describe())
+        raise SystemExit(f"{name} did not resume kernel A\n" + res.describe())
     return res
 
 
@@ -75,43 +95,22 @@ def bench_mem(env, initrd, mem, runs):
     rt.TARGET_MB = max(320, int(mem[:-1]) * (1024 if mem.endswith("G") else 1) + 64)
     snap = rt.Snapshot(env, 2)
     b_cmdline = first(r"^jumpback-hibernate: kernel B's command line: (.*)$", snap.serial)
-    times = {"grub": [], "kernel": [], "c": []}
-    enter = {"grub": [], "kernel": [], "c": []}
+    todo = paths(env, initrd, b_cmdline)
+    times = {key: [] for key, *_ in todo}
+    enter = {key: [] for key, *_ in todo}
     print(f"\nkernel A with {mem} of RAM")
-    print("seconds from power-on to kernel A running (in parentheses: to the jump into it)")
-    print("run  jumpback_grub_s  jumpback_kernel_s   kernel_c_s"
-          "  (restore inside: jumpback, jumpback ms, kernel C ms)")
+    print("seconds from power-on to kernel A running (in parentheses: to the jump into it),"
+          " and the restore inside")
+    print("run  " + "  ".join(f"{name:>28}" for _, name, *_ in todo))
     for run in range(runs):
-        rootfs, target, ide = snap.copy(f"g{run}")
-        res = resume(rt.machine(2, rootfs, target, ide, env.iso) + ["-boot", "d"], 900,
-                     "jumpback (GRUB)")
-        times["grub"].append(res.seconds)
-        enter["grub"].append(res.marks["enter"])
-        g_ms = first(r"jumpback: restored (\d+ MiB in \d+) ms", res.serial)
-        rootfs, target, ide = snap.copy(f"k{run}")
-        res = resume(rt.machine(2, rootfs, target, ide, env.iso)
-                     + rt.qemu.kernel_args(os.path.join(env.build, "jumpback.elf"), ""), 900,
-                     "jumpback (-kernel)")
-        times["kernel"].append(res.seconds)
-        enter["kernel"].append(res.marks["enter"])
-        k_ms = first(r"jumpback: restored \d+ MiB in (\d+) ms", res.serial)
-        rootfs, target, ide = snap.copy(f"c{run}")
-        res = resume(rt.machine(2, rootfs, target, ide, env.iso)
-                     + ["-kernel", env.kernel, "-initrd", initrd, "-append",
-                        b_cmdline + " loglevel=4 rdinit=/init"], 900, "kernel C")
-        times["c"].append(res.seconds)
-        enter["c"].append(res.marks["enter"])
-        c_ms = first(r"jbrestore: restored \d+ MiB in (\d+) ms", res.serial)
-        print(f"{run:3d}  {times['grub'][-1]:5.1f} ({enter['grub'][-1]:4.1f})"
-              f"  {times['kernel'][-1]:10.1f} ({enter['kernel'][-1]:4.1f})"
-              f"  {times['c'][-1]:5.1f} ({enter['c'][-1]:4.1f})  ({g_ms}, {k_ms}, {c_ms})",
-              flush=True)
-        for disk in (rootfs, target, ide):
-            for suffix in ("g", "k", "c"):
-                try:
-                    os.unlink(disk[:disk.rindex(".")] + f".{suffix}{run}")
-                except OSError:
-                    pass
+        cells = []
+        for key, name, extra, enters, restored in todo:
+            res = resume(snap, env, name, extra, enters)
+            times[key].append(res.seconds)
+            enter[key].append(res.marks["enter"])
+            cells.append(f"{res.seconds:5.1f} ({res.marks['enter']:4.1f}) "
+                         f"{first(restored, res.serial) + ' ms':>16}")
+        print(f"{run:3d}  " + "  ".join(cells), flush=True)
     for label, t in (("power-on to kernel A running", times),
                      ("power-on to the jump into kernel A", enter)):
         med = {k: statistics.median(v) for k, v in t.items()}
