@@ -54,19 +54,7 @@ class Env:
 
     def memmap(self):
         """Usable RAM of the test machine as the stub prints it: the image's map must match."""
-        blank = self.path("probe.img")
-        with open(blank, "wb") as f:
-            f.truncate(1 << 20)
-        res = qemu.run(qemu.machine_args() + qemu.kernel_args(
-            os.path.join(self.build, "jumpback.elf"), "resume=ahci:0 onerror=reboot")
-            + qemu.ahci_disk_args(blank), 60)
-        ranges = qemu.stub_ram(res.serial)
-        if not ranges:
-            raise RuntimeError(f"no RAM lines from the stub\n{res.describe()}")
-        path = self.path("memmap.txt")
-        with open(path, "w") as f:
-            f.write(qemu.memmap_text(ranges))
-        return path
+        return qemu.probe_memmap(os.path.join(self.build, "jumpback.elf"), self.tmp)
 
     def jbwrite_cmd(self, core, out, entry, memmap):
         return [self.jbwrite_bin, "--core", core, "--out", out, "--entry", hex(entry),

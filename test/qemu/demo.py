@@ -31,15 +31,7 @@ def show(title, serial):
 def machine_memmap(stub, mem, tmp):
     """The usable RAM of this machine as jumpback sees it (kernel B would read
     /sys/firmware/memmap), as a jbwrite --memmap-file."""
-    blank = os.path.join(tmp, "probe.img")
-    with open(blank, "wb") as f:
-        f.truncate(1 << 20)
-    res = qemu.run(qemu.machine_args(mem) + qemu.kernel_args(stub, "onerror=reboot")
-                   + qemu.ahci_disk_args(blank), 60)
-    path = os.path.join(tmp, "memmap.txt")
-    with open(path, "w") as f:
-        f.write(qemu.memmap_text(qemu.stub_ram(res.serial)))
-    return path
+    return qemu.probe_memmap(stub, tmp, mem)
 
 
 def main():

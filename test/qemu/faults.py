@@ -68,18 +68,7 @@ class Matrix:
         return out, entry, big
 
     def jbwrite(self, core, entry):
-        blank = self.path("probe.img")
-        with open(blank, "wb") as f:
-            f.truncate(1 << 20)
-        res = qemu.run(qemu.machine_args()
-                       + qemu.kernel_args(self.stub, "resume=ahci:0 onerror=reboot")
-                       + qemu.ahci_disk_args(blank), 60)
-        ranges = qemu.stub_ram(res.serial)
-        if not ranges:
-            raise RuntimeError(f"no RAM lines from the stub\n{res.describe()}")
-        memmap = self.path("memmap.txt")
-        with open(memmap, "w") as f:
-            f.write(qemu.memmap_text(ranges))
+        memmap = qemu.probe_memmap(self.stub, self.tmp)
         out = self.path("base.jbi")
         subprocess.run([os.path.join(self.build, "tools", "jbwrite"), "--core", core, "--out", out,
                         "--entry", hex(entry), "--memmap-file", memmap, "--quiet"],

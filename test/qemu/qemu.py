@@ -197,6 +197,23 @@ def memmap_text(ranges):
     return "".join(f"{start} {end} usable\n" for start, end in ranges)
 
 
+def probe_memmap(stub, folder, mem="128M"):
+    """Boots the stub on a blank AHCI disk of a machine with mem of RAM and writes the usable
+    RAM it prints as folder/memmap.txt, a jbwrite --memmap-file; returns its path."""
+    blank = os.path.join(folder, "probe.img")
+    with open(blank, "wb") as f:
+        f.truncate(1 << 20)
+    res = run(machine_args(mem) + kernel_args(stub, "resume=ahci:0 onerror=reboot")
+              + ahci_disk_args(blank), 60)
+    ranges = stub_ram(res.serial)
+    if not ranges:
+        raise RuntimeError(f"no RAM lines from the stub\n{res.describe()}")
+    path = os.path.join(folder, "memmap.txt")
+    with open(path, "w") as f:
+        f.write(memmap_text(ranges))
+    return path
+
+
 def pad_to_sectors(path):
     """QEMU sizes a raw disk in whole sectors: round the file up to 512 bytes."""
     size = os.path.getsize(path)
