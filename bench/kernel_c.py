@@ -11,8 +11,11 @@ in the same run and from copies of the same disks:
    kexec window) and bench/kernel-c/init, which puts kernel A's memory back through /dev/mem
    (bench/kernel-c/jbrestore.c, no checks) and enters kernel A with a kexec jump
    (jbjump --back).
-Each time is QEMU's start to kernel A's first line after the resume. Medians of --runs runs;
-absolute times under TCG are noisy, read the ratio.
+Each time is QEMU's start to kernel A running again: the first line its user space prints
+after the resume (jumpback-hibernate's "kernel A runs again", printed as soon as the jump it
+made returns), and, in parentheses, to the jump into kernel A. Medians of --runs runs;
+absolute times under TCG are noisy, read the ratio. --disks: each resume with the disks
+read from the host's page cache (cached) and with O_DIRECT (direct), as bench/restore_rate.py.
 """
 import argparse
 import os
@@ -28,7 +31,8 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "test", "linux"))
 import roundtrip as rt  # noqa: E402
 
-RESUMED = r"^jbtest-linux: resumed"
+RESUMED = r"^jbtest-linux: resumed"  # the test's checks, a second later: the run is over
+RUNNING = r"^jumpback-hibernate: kernel A runs again"
 
 
 def kernel_c_initrd(env, build):
@@ -75,46 +79,61 @@ def paths(env, initrd, b_cmdline):
     )
 
 
-def resume(snap, env, name, extra, enters):
+# How QEMU opens the disks (not GRUB's CD), by disk model: bench/restore_rate.py's.
+DISK_MODELS = {"cached": "", "direct": ",cache=none,aio=native"}
+
+
+def with_disk_model(args, model):
+    return [a + DISK_MODELS[model] if prev == "-drive" and "media=cdrom" not in a else a
+            for prev, a in zip([None] + args, args)]
+
+
+def resume(snap, env, name, extra, enters, model):
     """One resume from fresh copies of the hibernated disks; the copies go afterwards."""
     disks = snap.copy("resume")
     try:
-        res = rt.qemu.run(rt.machine(2, *disks, env.iso) + extra, 900, until=RESUMED,
-                          marks={"enter": enters})
+        res = rt.qemu.run(with_disk_model(rt.machine(2, *disks, env.iso), model) + extra, 900,
+                          until=RESUMED,
+                          marks={"enter": enters, "running": RUNNING})
     finally:
         for disk in disks:
             os.unlink(disk)
-    if not re.search(RESUMED, res.serial, re.M) or "enter" not in res.marks:
+    if not re.search(RESUMED, res.serial, re.M) or {"enter", "running"} - set(res.marks):
         raise SystemExit(f"{name} did not resume kernel A\n" + res.describe())
     return res
 
 
-def bench_mem(env, initrd, mem, runs):
-    """One hibernation with mem of RAM, then runs resumes by each path; median seconds."""
+def bench_mem(env, initrd, mem, runs, models):
+    """One hibernation with mem of RAM, then runs resumes by each path and disk model; median
+    seconds."""
     rt.MEM = mem
     rt.TARGET_MB = max(320, int(mem[:-1]) * (1024 if mem.endswith("G") else 1) + 64)
     snap = rt.Snapshot(env, 2)
     b_cmdline = first(r"^jumpback-hibernate: kernel B's command line: (.*)$", snap.serial)
-    todo = paths(env, initrd, b_cmdline)
+    for model in models:
+        bench_paths(snap, env, paths(env, initrd, b_cmdline), mem, runs, model)
+
+
+def bench_paths(snap, env, todo, mem, runs, model):
     times = {key: [] for key, *_ in todo}
     enter = {key: [] for key, *_ in todo}
-    print(f"\nkernel A with {mem} of RAM")
+    print(f"\nkernel A with {mem} of RAM, disks {model}")
     print("seconds from power-on to kernel A running (in parentheses: to the jump into it),"
           " and the restore inside")
     print("run  " + "  ".join(f"{name:>28}" for _, name, *_ in todo))
     for run in range(runs):
         cells = []
         for key, name, extra, enters, restored in todo:
-            res = resume(snap, env, name, extra, enters)
-            times[key].append(res.seconds)
+            res = resume(snap, env, name, extra, enters, model)
+            times[key].append(res.marks["running"])
             enter[key].append(res.marks["enter"])
-            cells.append(f"{res.seconds:5.1f} ({res.marks['enter']:4.1f}) "
+            cells.append(f"{res.marks['running']:5.1f} ({res.marks['enter']:4.1f}) "
                          f"{first(restored, res.serial) + ' ms':>16}")
         print(f"{run:3d}  " + "  ".join(cells), flush=True)
     for label, t in (("power-on to kernel A running", times),
                      ("power-on to the jump into kernel A", enter)):
         med = {k: statistics.median(v) for k, v in t.items()}
-        print(f"median ({runs} runs), {label}: jumpback through GRUB {med['grub']:.1f} s,"
+        print(f"median ({runs} runs, {mem}, {model}), {label}: jumpback through GRUB {med['grub']:.1f} s,"
               f" jumpback by -kernel {med['kernel']:.1f} s, kernel C {med['c']:.1f} s;"
               f" kernel C / jumpback: {med['c'] / med['grub']:.2f} (GRUB),"
               f" {med['c'] / med['kernel']:.2f} (-kernel, like kernel C)", flush=True)
@@ -126,6 +145,8 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--mem", default="256M,1G", help="kernel A's RAM, one hibernation each")
+    ap.add_argument("--disks", default=",".join(DISK_MODELS),
+                    help="disk models: cached (host page cache), direct (O_DIRECT)")
     ap.add_argument("--cache", default=os.environ.get("JUMPBACK_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "jumpback"))
     args = ap.parse_args()
@@ -135,7 +156,7 @@ def main():
         env.prepare()
         initrd = kernel_c_initrd(env, args.build)
         for mem in args.mem.split(","):
-            bench_mem(env, initrd, mem, args.runs)
+            bench_mem(env, initrd, mem, args.runs, args.disks.split(","))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

@@ -22,6 +22,8 @@ LABELS = {
     "virtio_raw": "jumpback, raw vmcore (virtio-blk)",
 }
 
+TITLES = {"cached": "disk in the host page cache", "direct": "disk read with O_DIRECT"}
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
@@ -30,22 +32,25 @@ def main():
     args = ap.parse_args()
     with open(args.json_in) as f:
         data = json.load(f)
-    rows = data["rows"]
-    fig, ax = plt.subplots(figsize=(8, 5.5), dpi=100)
+    models = data.get("disks", ["cached"])
+    fig, axes = plt.subplots(1, len(models), figsize=(8 * len(models), 5.5), dpi=100,
+                             squeeze=False)
     drivers = [c for c in data.get("driver_columns", ()) if c in ("nvme_raw", "virtio_raw")]
-    for col in list(data["columns"]) + drivers:
-        pts = [(r["restored_mib"], r["median_ms"][col] / 1000.0) for r in rows
-               if col in r["median_ms"] and not math.isnan(r["median_ms"][col])]
-        if pts:
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o",
-                    linestyle="--" if col in drivers else "-", label=LABELS.get(col, col))
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("MiB restored (placed or zero-filled)")
-    ax.set_ylabel("seconds (median of %d runs)" % rows[0]["runs"])
-    ax.set_title("Restore time against image size (QEMU TCG)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    for ax, model in zip(axes[0], models):
+        rows = [r for r in data["rows"] if r.get("disk", "cached") == model]
+        for col in list(data["columns"]) + drivers:
+            pts = [(r["restored_mib"], r["median_ms"][col] / 1000.0) for r in rows
+                   if col in r["median_ms"] and not math.isnan(r["median_ms"][col])]
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o",
+                        linestyle="--" if col in drivers else "-", label=LABELS.get(col, col))
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("MiB restored (placed or zero-filled)")
+        ax.set_ylabel("seconds (median of %d runs)" % data["rows"][0]["runs"])
+        ax.set_title(f"Restore time against size, {TITLES.get(model, model)} (QEMU TCG)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(args.png_out)
     return 0

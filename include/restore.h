@@ -17,10 +17,12 @@ struct restore_src {
 	const u64 *chunk_hash;
 	const struct elf_core *core;
 	/*
-	 * Dry run only: RESTORE_DRYRUN_SCRATCH bytes of free RAM (plan_hole) that reads land in,
-	 * in the restore's own pieces; 0 reads through the stub's 512 KiB buffer instead.
+	 * Dry run only: scratch_pieces * RESTORE_CHUNK bytes of free RAM (plan_hole) that the
+	 * reads land in, in the restore's own pieces, piece i in slot i % scratch_pieces;
+	 * scratch_pieces 0 reads through the stub's 512 KiB buffer instead.
 	 */
 	u64 scratch;
+	u32 scratch_pieces;
 	/* Filled in by restore_run: where the time of the pipelined reads went. */
 	struct restore_stats *stats;
 };
@@ -32,15 +34,19 @@ struct restore_stats {
 
 /* Bytes per placement read: one disk command, hashed while the next one is read. */
 #define RESTORE_CHUNK (16u << 20)
-/* A dry run's scratch: the piece being hashed and the piece being read. */
-#define RESTORE_DRYRUN_SCRATCH (2ull * RESTORE_CHUNK)
+/*
+ * A dry run's scratch, in pieces: at least the piece being hashed and the piece being read,
+ * at most as many as the restore writes (each in RAM of its own, as in a restore).
+ */
+#define RESTORE_DRYRUN_MIN_PIECES 2u
+#define RESTORE_DRYRUN_MAX_PIECES 256u
 
 /* Prints every operation of the plan (dry run, or for the record). */
 void restore_print_plan(const struct plan *p);
 
 /*
  * Runs the plan. With dryrun, every image byte is still read, with the same disk commands
- * as a restore when src->scratch is set (else through the stub's own buffer), but no byte
+ * as a restore when src->scratch_pieces is set (else through the stub's own buffer), but no byte
  * lands where the plan would place it and overlap checks are skipped. With
  * chunk_hash, every segment's data is hashed where it lands and compared at every 16 MiB
  * boundary of the segment's file data and at its end.

@@ -33,7 +33,8 @@ static struct ram_map ram;
 static struct disk disk;
 static struct elf_core core;
 static struct plan plan;
-static u64 dryrun_scratch; /* free RAM a dry run reads into, or 0 */
+static u64 dryrun_scratch; /* free RAM a dry run reads into */
+static u32 dryrun_pieces;  /* its size in RESTORE_CHUNK pieces, or 0: none */
 static u8 header_buf[HEADER_BUF_SIZE] __attribute__((aligned(512)));
 static struct final_handoff handoff;
 static struct image_loc loc;
@@ -265,13 +266,27 @@ static void build_plan(struct jb_diag *d)
 	if (!opts.dryrun)
 		return;
 	restore_print_plan(&plan);
-	if (plan_hole(&in, &plan, RESTORE_DRYRUN_SCRATCH, &dryrun_scratch))
+	/*
+	 * As much free RAM as the restore writes (up to RESTORE_DRYRUN_MAX_PIECES), so the dry
+	 * run's reads meet the memory system as the restore's do, not a few cache-warm pieces.
+	 */
+	u64 want = (plan.bytes_read + RESTORE_CHUNK - 1) / RESTORE_CHUNK;
+	u32 n = want > RESTORE_DRYRUN_MAX_PIECES ? RESTORE_DRYRUN_MAX_PIECES : (u32)want;
+
+	for (n = n < RESTORE_DRYRUN_MIN_PIECES ? RESTORE_DRYRUN_MIN_PIECES : n;
+	     n >= RESTORE_DRYRUN_MIN_PIECES; n /= 2) {
+		if (plan_hole(&in, &plan, (u64)n * RESTORE_CHUNK, &dryrun_scratch)) {
+			dryrun_pieces = n;
+			break;
+		}
+	}
+	if (dryrun_pieces)
 		kprintf("dryrun: reads land in free RAM at 0x%llx-0x%llx, as a restore reads them\n",
 			(unsigned long long)dryrun_scratch,
-			(unsigned long long)(dryrun_scratch + RESTORE_DRYRUN_SCRATCH));
+			(unsigned long long)(dryrun_scratch + (u64)dryrun_pieces * RESTORE_CHUNK));
 	else
-		kprintf("dryrun: no free %llu MiB of RAM: reads go through the stub's buffer\n",
-			(unsigned long long)(RESTORE_DRYRUN_SCRATCH >> 20));
+		kprintf("dryrun: no free %u MiB of RAM: reads go through the stub's buffer\n",
+			RESTORE_DRYRUN_MIN_PIECES * (RESTORE_CHUNK >> 20));
 }
 
 /* verify=: the header's checksums, when there are any (DESIGN.md §3). */
@@ -377,7 +392,7 @@ void jb_main(u32 magic, u32 mbi_addr)
 	u64 t0 = timer_now_us();
 
 	check(restore_run(&(struct restore_src){ &disk, core_base, verify_hashes(), &core,
-						 dryrun_scratch, &stats },
+						 dryrun_scratch, dryrun_pieces, &stats },
 			  &plan, opts.dryrun, &d),
 	      &d);
 	u64 us = timer_now_us() - t0;

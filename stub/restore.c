@@ -169,7 +169,7 @@ static void progress_add(struct progress *pr, u64 bytes)
 
 /*
  * Sets up r for the op's next piece (at most RESTORE_CHUNK) and starts it: into place, or in
- * a dry run into the scratch half that piece number `i` owns.
+ * a dry run into the scratch slot that piece number `i` owns.
  */
 static int piece_start(const struct restore_src *src, const struct plan_op *op, bool dryrun,
 		       u32 i, u64 *started, struct disk_req *r, struct jb_diag *io)
@@ -177,8 +177,16 @@ static int piece_start(const struct restore_src *src, const struct plan_op *op, 
 	u64 left = op->len - *started;
 
 	r->byte_off = src->base_byte + op->file_off + *started;
-	r->dest = dryrun ? src->scratch + (i & 1) * (u64)RESTORE_CHUNK : op->target + *started;
+	r->dest = dryrun ? src->scratch + (i % src->scratch_pieces) * (u64)RESTORE_CHUNK
+			 : op->target + *started;
 	r->len = left < RESTORE_CHUNK ? left : RESTORE_CHUNK;
+	/*
+	 * A piece that does not finish the op ends on a block boundary of the disk, so the next
+	 * one starts on one: only the op's first and last pieces have partial blocks, which the
+	 * disk layer reads through its bounce buffer, one synchronous command each.
+	 */
+	if (r->len < left)
+		r->len -= (r->byte_off + r->len) % src->dk->sector_size;
 	*started += r->len;
 	return disk_read_start(src->dk, r, io);
 }
@@ -246,7 +254,7 @@ static int restore_op(const struct restore_src *src, const struct plan_op *op, b
 
 	if (rc)
 		return rc;
-	if (op->kind == PLAN_READ && (!dryrun || src->scratch))
+	if (op->kind == PLAN_READ && (!dryrun || src->scratch_pieces))
 		return restore_read(src, op, dryrun, pr, v, d);
 	struct jb_diag io; /* the disk layer's message, wrapped with the segment */
 
