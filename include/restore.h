@@ -17,9 +17,10 @@ struct restore_src {
 	const u64 *chunk_hash;
 	const struct elf_core *core;
 	/*
-	 * Dry run only: scratch_pieces * RESTORE_CHUNK bytes of free RAM (plan_hole) that the
-	 * reads land in, in the restore's own pieces, piece i in slot i % scratch_pieces;
-	 * scratch_pieces 0 reads through the stub's 512 KiB buffer instead.
+	 * Dry run only: scratch_pieces * RESTORE_DRYRUN_SLOT bytes of free RAM (plan_hole) that
+	 * the reads land in, in the restore's own pieces, piece i in slot i % scratch_pieces at
+	 * the same offset in its 4 KiB page as its destination; scratch_pieces 0 reads through
+	 * the stub's 512 KiB buffer instead.
 	 */
 	u64 scratch;
 	u32 scratch_pieces;
@@ -40,6 +41,11 @@ struct restore_stats {
  */
 #define RESTORE_DRYRUN_MIN_PIECES 2u
 #define RESTORE_DRYRUN_MAX_PIECES 256u
+/*
+ * A dry-run slot: a piece, placed at its destination's offset in a 4 KiB page, since DMA to
+ * an address off a page boundary can cost more (QEMU bounces O_DIRECT reads there).
+ */
+#define RESTORE_DRYRUN_SLOT (RESTORE_CHUNK + 4096u)
 
 /* Prints every operation of the plan (dry run, or for the record). */
 void restore_print_plan(const struct plan *p);

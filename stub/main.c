@@ -34,7 +34,7 @@ static struct disk disk;
 static struct elf_core core;
 static struct plan plan;
 static u64 dryrun_scratch; /* free RAM a dry run reads into */
-static u32 dryrun_pieces;  /* its size in RESTORE_CHUNK pieces, or 0: none */
+static u32 dryrun_pieces;  /* its size in RESTORE_DRYRUN_SLOTs, or 0: none */
 static u8 header_buf[HEADER_BUF_SIZE] __attribute__((aligned(512)));
 static struct final_handoff handoff;
 static struct image_loc loc;
@@ -275,7 +275,7 @@ static void build_plan(struct jb_diag *d)
 
 	for (n = n < RESTORE_DRYRUN_MIN_PIECES ? RESTORE_DRYRUN_MIN_PIECES : n;
 	     n >= RESTORE_DRYRUN_MIN_PIECES; n /= 2) {
-		if (plan_hole(&in, &plan, (u64)n * RESTORE_CHUNK, &dryrun_scratch)) {
+		if (plan_hole(&in, &plan, (u64)n * RESTORE_DRYRUN_SLOT, &dryrun_scratch)) {
 			dryrun_pieces = n;
 			break;
 		}
@@ -283,10 +283,10 @@ static void build_plan(struct jb_diag *d)
 	if (dryrun_pieces)
 		kprintf("dryrun: reads land in free RAM at 0x%llx-0x%llx, as a restore reads them\n",
 			(unsigned long long)dryrun_scratch,
-			(unsigned long long)(dryrun_scratch + (u64)dryrun_pieces * RESTORE_CHUNK));
+			(unsigned long long)(dryrun_scratch + (u64)dryrun_pieces * RESTORE_DRYRUN_SLOT));
 	else
-		kprintf("dryrun: no free %u MiB of RAM: reads go through the stub's buffer\n",
-			RESTORE_DRYRUN_MIN_PIECES * (RESTORE_CHUNK >> 20));
+		kprintf("dryrun: no free %u KiB of RAM: reads go through the stub's buffer\n",
+			RESTORE_DRYRUN_MIN_PIECES * (RESTORE_DRYRUN_SLOT >> 10));
 }
 
 /* verify=: the header's checksums, when there are any (DESIGN.md §3). */

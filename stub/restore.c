@@ -177,8 +177,10 @@ static int piece_start(const struct restore_src *src, const struct plan_op *op, 
 	u64 left = op->len - *started;
 
 	r->byte_off = src->base_byte + op->file_off + *started;
-	r->dest = dryrun ? src->scratch + (i % src->scratch_pieces) * (u64)RESTORE_CHUNK
-			 : op->target + *started;
+	r->dest = op->target + *started;
+	if (dryrun)
+		r->dest = src->scratch + (i % src->scratch_pieces) * (u64)RESTORE_DRYRUN_SLOT +
+			  (r->dest & 4095);
 	r->len = left < RESTORE_CHUNK ? left : RESTORE_CHUNK;
 	/*
 	 * A piece that does not finish the op ends on a block boundary of the disk, so the next
