@@ -14,8 +14,8 @@ in the same run and from copies of the same disks:
 Each time is QEMU's start to kernel A running again: the first line its user space prints
 after the resume (jumpback-hibernate's "kernel A runs again", printed as soon as the jump it
 made returns), and, in parentheses, to the jump into kernel A. Medians of --runs runs;
-absolute times under TCG are noisy, read the ratio. --disks: each resume with the disks
-read from the host's page cache (cached) and with O_DIRECT (direct), as bench/restore_rate.py.
+absolute times under TCG are noisy, read the ratio. --disks: the disk models of
+bench/restore_rate.py to resume with (default unthrottled: QEMU's own).
 """
 import argparse
 import os
@@ -30,6 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "test", "linux"))
 import roundtrip as rt  # noqa: E402
+from restore_rate import DISK_MODELS  # noqa: E402
 
 RESUMED = r"^jbtest-linux: resumed"  # the test's checks, a second later: the run is over
 RUNNING = r"^jumpback-hibernate: kernel A runs again"
@@ -79,11 +80,8 @@ def paths(env, initrd, b_cmdline):
     )
 
 
-# How QEMU opens the disks (not GRUB's CD), by disk model: bench/restore_rate.py's.
-DISK_MODELS = {"cached": "", "direct": ",cache=none,aio=native"}
-
-
 def with_disk_model(args, model):
+    """QEMU arguments with the disk model on every disk but GRUB's CD."""
     return [a + DISK_MODELS[model] if prev == "-drive" and "media=cdrom" not in a else a
             for prev, a in zip([None] + args, args)]
 
@@ -145,8 +143,8 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--mem", default="256M,1G", help="kernel A's RAM, one hibernation each")
-    ap.add_argument("--disks", default=",".join(DISK_MODELS),
-                    help="disk models: cached (host page cache), direct (O_DIRECT)")
+    ap.add_argument("--disks", default="unthrottled",
+                    help="disk models, of " + ", ".join(DISK_MODELS))
     ap.add_argument("--cache", default=os.environ.get("JUMPBACK_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "jumpback"))
     args = ap.parse_args()

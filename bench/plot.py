@@ -22,7 +22,8 @@ LABELS = {
     "virtio_raw": "jumpback, raw vmcore (virtio-blk)",
 }
 
-TITLES = {"cached": "disk in the host page cache", "direct": "disk read with O_DIRECT"}
+TITLES = {"unthrottled": "unthrottled disk", "3500MBps": "disk throttled to 3.5 GB/s",
+          "550MBps": "disk throttled to 550 MB/s"}
 
 
 def main():
@@ -32,12 +33,12 @@ def main():
     args = ap.parse_args()
     with open(args.json_in) as f:
         data = json.load(f)
-    models = data.get("disks", ["cached"])
+    models = data.get("disks", ["unthrottled"])
     fig, axes = plt.subplots(1, len(models), figsize=(8 * len(models), 5.5), dpi=100,
                              squeeze=False)
     drivers = [c for c in data.get("driver_columns", ()) if c in ("nvme_raw", "virtio_raw")]
     for ax, model in zip(axes[0], models):
-        rows = [r for r in data["rows"] if r.get("disk", "cached") == model]
+        rows = [r for r in data["rows"] if r.get("disk", "unthrottled") == model]
         for col in list(data["columns"]) + drivers:
             pts = [(r["restored_mib"], r["median_ms"][col] / 1000.0) for r in rows
                    if col in r["median_ms"] and not math.isnan(r["median_ms"][col])]

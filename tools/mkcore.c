@@ -117,6 +117,7 @@ struct options {
 	u32 seed;
 	bool elf32;
 	bool pae; /* the payload expects CR4.PAE at entry (jumpback's pae=1) */
+	bool page_offsets; /* p_offset = p_paddr modulo 4 KiB, as in Linux's /proc/vmcore */
 	u16 machine;
 	u32 big_mb;
 	u32 high_mb;
@@ -159,7 +160,7 @@ static void usage_print(FILE *f)
 	fprintf(f,
 		"usage: mkcore --payload PAYLOAD.elf --out FILE [--seed N] [--elf32] [--pae]\n"
 		"              [--machine i386|x86_64] [--big-mb N] [--high-mb N] [--layout NAME]\n"
-		"              [--bad KIND]\n"
+		"              [--bad KIND] [--page-offsets]\n"
 		"  writes an ELF core (ET_CORE, ELF64 unless --elf32) holding the test payload\n"
 		"  (payload.elf or payload64.elf) and pattern segments, with the payload's\n"
 		"  manifest patched to match; prints entry=0x... and the layout\n"
@@ -172,7 +173,10 @@ static void usage_print(FILE *f)
 		"                 cover-stub (-m 128M; covers 0-8 MiB, so the stub must stage),\n"
 		"                 high (-m 5G; adds segments above 4 GiB: ELF64 and payload64)\n"
 		"  --bad KIND     magic, truncate, outside-ram, over-stub, overlap-differ,\n"
-		"                 compressed, no-hole\n",
+		"                 compressed, no-hole\n"
+		"  --page-offsets each segment's data at an offset equal to its physical\n"
+		"                 address modulo 4 KiB, as Linux's /proc/vmcore places it (by\n"
+		"                 default no offset is 4- or sector-aligned, as in QEMU's cores)\n",
 		BIG_MB_MAX, BIG_MB_DEFAULT, BIG_HIGH_MB_MAX);
 }
 
@@ -211,6 +215,10 @@ static void options_parse(int argc, char **argv, struct options *o)
 		}
 		if (!strcmp(a, "--pae")) {
 			o->pae = true;
+			continue;
+		}
+		if (!strcmp(a, "--page-offsets")) {
+			o->page_offsets = true;
 			continue;
 		}
 		const char *v = tool_option_value(argc, argv, &i);
@@ -606,6 +614,12 @@ static u64 gap_place(struct core *c, u64 pos, u64 paddr, bool odd_delta)
 	return off;
 }
 
+/* The first offset past pos that equals paddr modulo 4 KiB (Linux's fs/proc/vmcore.c). */
+static u64 page_place(u64 pos, u64 paddr)
+{
+	return pos + 1 + ((paddr - pos - 1) & 4095);
+}
+
 static u64 layout_place(struct core *c, const struct options *o)
 {
 	u64 phnum = 1 + c->nseg;
@@ -617,7 +631,8 @@ static u64 layout_place(struct core *c, const struct options *o)
 	for (u32 i = 0; i < c->nseg; i++) {
 		struct seg *s = &c->seg[i];
 
-		s->offset = gap_place(c, pos, s->paddr, s->odd_delta);
+		s->offset = o->page_offsets ? page_place(pos, s->paddr)
+					    : gap_place(c, pos, s->paddr, s->odd_delta);
 		pos = s->offset + s->filesz;
 	}
 	if (o->elf32 && pos > ADDR_LIMIT_32)
@@ -647,7 +662,7 @@ static void out_bytes(struct out *o, const void *p, u64 n)
 
 static void out_gap(struct out *o, struct core *c, u64 to)
 {
-	u8 junk[SECTOR_SIZE];
+	u8 junk[4096]; /* a gap is below a sector, or a page with --page-offsets */
 
 	if (to < o->pos || to - o->pos > sizeof(junk))
 		die("internal: gap from 0x%llx to 0x%llx", (unsigned long long)o->pos,
