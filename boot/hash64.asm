@@ -4,7 +4,8 @@
 ; a 32-bit program, so each call enters long mode and leaves it again (Intel SDM vol. 3
 ; §9.8.5 and §9.8.5.4), with interrupts off throughout. Paging in long mode walks the page
 ; directories the caller passes (stub/physmem.c: the low 4 GiB identity-mapped, plus the
-; 2 MiB window), so a pointer valid with or without the window stays valid.
+; 2 MiB window), so a pointer valid with or without the window stays valid. The caller's
+; CR0, CR3 and CR4 are kept on its own stack, so two CPUs may hash at once (stub/smp.c).
 bits 32
 section .text
 
@@ -47,16 +48,16 @@ xxh64_stripes_long:
 	cli
 	cmp dword [ebp + 16], 0
 	je .out
-	mov eax, cr0
-	mov [saved_cr0], eax
+	mov eax, cr0                    ; saved at [ebp - 20], CR3 at - 24, CR4 at - 28
+	push eax
 	mov eax, cr3
-	mov [saved_cr3], eax
+	push eax
 	mov eax, cr4
-	mov [saved_cr4], eax
-	mov eax, [saved_cr0]            ; paging off: LME may change only then
+	push eax
+	mov eax, [ebp - 20]             ; paging off: LME may change only then
 	and eax, ~CR0_PG
 	mov cr0, eax
-	mov eax, [saved_cr4]
+	mov eax, [ebp - 28]
 	or eax, CR4_PAE
 	mov cr4, eax
 	mov eax, [ebp + 20]
@@ -65,7 +66,7 @@ xxh64_stripes_long:
 	rdmsr
 	or eax, EFER_LME
 	wrmsr
-	mov eax, [saved_cr0]
+	mov eax, [ebp - 20]
 	or eax, CR0_PG                  ; IA-32e mode active, in compatibility mode
 	mov cr0, eax
 	jmp SEL_CODE64:.long
@@ -114,11 +115,11 @@ bits 32
 	rdmsr
 	and eax, ~EFER_LME
 	wrmsr
-	mov eax, [saved_cr4]
+	pop eax
 	mov cr4, eax
-	mov eax, [saved_cr3]
+	pop eax
 	mov cr3, eax
-	mov eax, [saved_cr0]            ; paging back on if the caller had it on
+	pop eax                         ; paging back on if the caller had it on
 	mov cr0, eax
 .out:
 	popfd
@@ -127,9 +128,3 @@ bits 32
 	pop ebx
 	pop ebp
 	ret
-
-section .bss
-align 4
-saved_cr0:      resd 1
-saved_cr3:      resd 1
-saved_cr4:      resd 1

@@ -19,6 +19,12 @@ _Static_assert(sizeof(struct fault_frame) == 13 * 4, "mirrored in boot/isr.asm")
 
 /* Installs the IDT whose handlers print the fault and stop through the fatal path. */
 void cpu_idt_init(void);
+/*
+ * Loads on another CPU that IDT plus two interrupt vectors (stub/smp.c: the wake-up IPI that
+ * ends its hlt, and the local APIC's spurious vector).
+ */
+void cpu_idt_load_wakeup(u8 wake, const void *wake_handler, u8 spurious,
+			 const void *spurious_handler);
 void cpu_halt_forever(void) __attribute__((noreturn));
 /* Whether the CPU has long mode (CPUID 80000001h EDX.LM); the stub assumes CPUID exists. */
 bool cpu_has_long_mode(void);

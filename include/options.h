@@ -37,6 +37,7 @@ struct jb_options {
 	enum jb_verify verify;
 	bool keep;
 	bool dryrun;
+	bool nosmp; /* verify on the boot CPU alone, no second CPU started */
 	enum jb_onerror onerror;
 	u32 console; /* JB_CONSOLE_* bits */
 	u16 serial_port;

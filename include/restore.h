@@ -26,12 +26,19 @@ struct restore_src {
 	u32 scratch_pieces;
 	/* Filled in by restore_run: where the time of the pipelined reads went. */
 	struct restore_stats *stats;
+	/* The helper CPU runs (include/smp.h): it may check chunks of placement reads. */
+	bool helper;
 };
 
 struct restore_stats {
-	u64 hash_us; /* checking pieces that had landed (XXH64) */
-	u64 wait_us; /* waiting for the disk with nothing left to check */
+	u64 hash_us;       /* checking pieces that had landed (XXH64), here or by the helper */
+	u64 wait_us;       /* waiting for the disk with nothing left to check */
+	u32 chunks;        /* chunks checked */
+	u32 helper_chunks; /* of which by the helper CPU */
 };
+
+/* The longest the helper may take over one 16 MiB chunk before the restore gives up. */
+#define RESTORE_HELPER_TIMEOUT_MS 10000u
 
 /* Bytes per placement read: one disk command, hashed while the next one is read. */
 #define RESTORE_CHUNK (16u << 20)

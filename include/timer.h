@@ -6,6 +6,8 @@
 
 void timer_init(void);
 u64 timer_now_us(void);
+/* Waits us microseconds (the start-up IPI protocol's delays). */
+void timer_delay_us(u32 us);
 
 struct deadline {
 	u64 tsc_end;

@@ -217,6 +217,8 @@ static bool parse_word(struct word w, struct jb_options *o)
 		o->keep = true;
 	} else if (word_is(w, "dryrun")) {
 		o->dryrun = true;
+	} else if (word_is(w, "nosmp")) {
+		o->nosmp = true;
 	} else if (word_is(key, "resume")) {
 		return parse_resume(v, o);
 	} else if (word_is(key, "resume_offset")) {
@@ -290,7 +292,8 @@ int cmdline_parse(const char *cmdline, struct jb_options *o, struct jb_diag *d)
 
 		for (size_t i = 0; i < w.len; i++)
 			has_eq |= w.s[i] == '=';
-		bool path_word = first && !has_eq && !word_is(w, "keep") && !word_is(w, "dryrun");
+		bool path_word = first && !has_eq && !word_is(w, "keep") && !word_is(w, "dryrun") &&
+				 !word_is(w, "nosmp");
 
 		first = false;
 		if (path_word)

@@ -29,19 +29,41 @@ static const char *const exception_names[IDT_VECTORS] = {
 	"SIMD error", "virtualization", "control protection",
 };
 
-void cpu_idt_init(void)
+static void cpu_idt_load(void)
 {
-	for (u32 v = 0; v < IDT_VECTORS; v++) {
-		idt[v] = (struct idt_gate){
-			.offset_lo = (u16)isr_table[v],
-			.selector = SEL_CODE32,
-			.flags = 0x8E,
-			.offset_hi = (u16)(isr_table[v] >> 16),
-		};
-	}
 	struct idt_desc desc = { sizeof(idt) - 1, (u32)(uintptr_t)idt };
 
 	__asm__ volatile("lidt %0" : : "m"(desc));
+}
+
+static struct idt_gate gate_to(const void *handler)
+{
+	return (struct idt_gate){
+		.offset_lo = (u16)(uintptr_t)handler,
+		.selector = SEL_CODE32,
+		.flags = 0x8E,
+		.offset_hi = (u16)((uintptr_t)handler >> 16),
+	};
+}
+
+void cpu_idt_load_wakeup(u8 wake, const void *wake_handler, u8 spurious,
+			 const void *spurious_handler)
+{
+	static struct idt_gate idt_helper[256];
+	struct idt_desc desc = { sizeof(idt_helper) - 1, (u32)(uintptr_t)idt_helper };
+
+	for (u32 v = 0; v < IDT_VECTORS; v++)
+		idt_helper[v] = idt[v];
+	idt_helper[wake] = gate_to(wake_handler);
+	idt_helper[spurious] = gate_to(spurious_handler);
+	__asm__ volatile("lidt %0" : : "m"(desc));
+}
+
+void cpu_idt_init(void)
+{
+	for (u32 v = 0; v < IDT_VECTORS; v++)
+		idt[v] = gate_to((const void *)(uintptr_t)isr_table[v]);
+	cpu_idt_load();
 }
 
 void idt_fault(const struct fault_frame *f);

@@ -18,6 +18,7 @@
 #include "physmem.h"
 #include "plan.h"
 #include "restore.h"
+#include "smp.h"
 #include "timer.h"
 
 #define JB_VERSION "0.1"
@@ -235,19 +236,38 @@ static void choose_handoff(void)
 	};
 }
 
+/*
+ * A verified restore (not a dry run, whose scratch is reused) may check on a second CPU, if
+ * its start-up page is RAM the stub may use.
+ */
+static bool helper_wanted(void)
+{
+	return have_jbi && opts.verify != VERIFY_OFF && !opts.dryrun && !opts.nosmp &&
+	       ram_map_contains(&ram, SMP_TRAMPOLINE, SMP_TRAMPOLINE + SMP_TRAMPOLINE_SIZE);
+}
+
 static void build_plan(struct jb_diag *d)
 {
-	const struct live_range live[] = {
-		{ (uintptr_t)__stub_start, (uintptr_t)__stub_end,
-		  "jumpback stub (code, data, stacks, DMA buffers)" },
-		{ BIOS_LOW_START, BIOS_LOW_END,
-		  "BIOS low memory (IVT, BDA, real-mode trampoline, bounce buffer)" },
+	const struct live_range stub = { (uintptr_t)__stub_start, (uintptr_t)__stub_end,
+					 "jumpback stub (code, data, stacks, DMA buffers)" };
+	const struct live_range bios = {
+		BIOS_LOW_START, BIOS_LOW_END,
+		"BIOS low memory (IVT, BDA, real-mode trampoline, bounce buffer)"
 	};
+	const struct live_range smp = { SMP_TRAMPOLINE, SMP_TRAMPOLINE + SMP_TRAMPOLINE_SIZE,
+					"second CPU's start-up page" };
+	struct live_range live[2] = { stub };
+	u32 nlive = 1;
+
+	if (loc.uses_bios) /* BIOS calls need low memory to the last read; it holds smp's page */
+		live[nlive++] = bios;
+	else if (helper_wanted())
+		live[nlive++] = smp;
 	const struct plan_input in = {
 		.core = &core,
 		.ram = &ram,
 		.live = live,
-		.nlive = loc.uses_bios ? 2 : 1, /* BIOS calls need low memory to the last read */
+		.nlive = nlive,
 		.addr_limit = UINT64_MAX,
 		.stage_limit = ADDR_LIMIT_32, /* the final stage copies with paging off */
 		.final_size = final_size(&handoff),
@@ -303,6 +323,27 @@ static const u64 *verify_hashes(void)
 	kprintf("verify: XXH64 of every %u MiB chunk, %s loop\n", JBI_CHUNK_SIZE >> 20,
 		phys_hash_loop());
 	return jbi_table;
+}
+
+/* The helper CPU for a verified restore (include/smp.h); false: this CPU checks alone. */
+static bool helper_start(void)
+{
+	const char *why;
+
+	if (opts.nosmp)
+		why = "nosmp";
+	else if (opts.dryrun)
+		why = "a dry run";
+	else if (!helper_wanted())
+		why = "the start-up page 0x4000 is not usable RAM";
+	else
+		why = smp_start();
+
+	if (why)
+		kprintf("verify: on this CPU alone (%s)\n", why);
+	else
+		kprintf("verify: a second CPU checks chunks beside this one\n");
+	return !why;
 }
 
 /*
@@ -388,22 +429,29 @@ void jb_main(u32 magic, u32 mbi_addr)
 		check_image(jbi_memmap_check(&jbi, &ram, &d), &d, loc.base);
 	choose_handoff();
 	build_plan(&d);
-	struct restore_stats stats = { 0, 0 };
+	struct restore_stats stats = { 0 };
+	const u64 *hashes = verify_hashes();
+	bool helper = hashes && helper_start();
 	u64 t0 = timer_now_us();
 
-	check(restore_run(&(struct restore_src){ &disk, core_base, verify_hashes(), &core,
-						 dryrun_scratch, dryrun_pieces, &stats },
-			  &plan, opts.dryrun, &d),
-	      &d);
+	rc = restore_run(&(struct restore_src){ &disk, core_base, hashes, &core, dryrun_scratch,
+						dryrun_pieces, &stats, helper },
+			 &plan, opts.dryrun, &d);
+	smp_stop(); /* every other CPU back in wait-for-SIPI, before any way out */
+	check(rc, &d);
 	u64 us = timer_now_us() - t0;
 	u64 bytes = plan.bytes_read + plan.bytes_zero;
 
 	kprintf("%s %llu MiB in %llu ms (%llu MiB/s; checking %llu ms, waiting for the disk"
-		" %llu ms)\n",
+		" %llu ms",
 		opts.dryrun ? "read" : "restored", (unsigned long long)(bytes >> 20),
 		(unsigned long long)(us / 1000),
 		(unsigned long long)(us ? (bytes >> 10) * 1000000 / us >> 10 : 0),
 		(unsigned long long)(stats.hash_us / 1000), (unsigned long long)(stats.wait_us / 1000));
+	if (helper)
+		kprintf("; %u of %u chunks checked by the second CPU", stats.helper_chunks,
+			stats.chunks);
+	kprintf(")\n");
 	if (opts.dryrun) {
 		kprintf("dryrun: image checked; would jump to 0x%08llx (%u-bit); no image byte was"
 			" placed\n",

@@ -4,6 +4,7 @@
 #include "console.h"
 #include "jbimage.h"
 #include "physmem.h"
+#include "smp.h"
 #include "timer.h"
 
 /* Image bytes compared against RAM (overlap checks) or read in a dry run pass through here. */
@@ -44,7 +45,15 @@ void restore_print_plan(const struct plan *p)
  * Hashing segment data as it lands, one XXH64 per 16 MiB chunk of each segment's file data
  * (docs/image-format.md): ops of a segment come in file order (lib/plan.c), so the data of
  * one segment is fed front to back and a chunk is compared as soon as its last byte landed.
+ * Bytes that stay where they landed until the restore ends (placement reads) are noted as
+ * extents and hashed when their chunk is complete: by the helper CPU when it is free
+ * (include/smp.h), else here. Bytes in a reused buffer are hashed at once.
  */
+struct chunk_ref {
+	u32 seg, k, entry; /* segment, chunk in the segment, hash table entry */
+	u64 start, end;    /* the chunk's bytes in the segment's file data */
+};
+
 struct verify {
 	const u64 *want; /* the hash table; NULL: no check */
 	const struct elf_core *core;
@@ -52,45 +61,113 @@ struct verify {
 	u32 sector_size; /* the disk's, for the LBAs in messages */
 	u32 seg;         /* being hashed, or UINT32_MAX */
 	u32 first;       /* the segment's first chunk in the table */
-	u64 pos;         /* bytes of the segment's file data hashed so far */
-	struct xxh64 h;  /* the current chunk's */
+	u64 pos;         /* bytes of the segment's file data landed so far */
+	struct xxh64 h;  /* the current chunk's, over its bytes before ext[] */
+	struct smp_extent ext[SMP_JOB_EXTENTS]; /* its landed bytes not hashed yet */
+	u32 next;
+	bool helper;             /* the helper CPU runs */
+	bool helper_busy;        /* with chunk `helping` */
+	struct chunk_ref helping;
+	struct restore_stats *st;
 };
 
-/* The chunk that ends at v->pos is complete: compare it and start the next one. */
-static int verify_chunk_end(struct verify *v, struct jb_diag *d)
+static int verify_compare(const struct verify *v, const struct chunk_ref *c, u64 got,
+			  bool by_helper, struct jb_diag *d)
 {
-	const struct elf_seg *s = &v->core->seg[v->seg];
-	u64 got = xxh64_final(&v->h);
-	u64 start = (v->pos - 1) / JBI_CHUNK_SIZE * JBI_CHUNK_SIZE;
-	u32 k = (u32)(start / JBI_CHUNK_SIZE);
-	u32 entry = v->first + k;
+	const struct elf_seg *s = &v->core->seg[c->seg];
 	u64 disk = v->base_byte + s->offset;
 
-	xxh64_init(&v->h, 0);
-	if (got == v->want[entry])
+	if (got == v->want[c->entry])
 		return 0;
 	return diag_fail(d, -JB_EMISMATCH,
-			 "segment %u (phdr %u) chunk %u (table entry %u): data checksum mismatch in"
+			 "segment %u (phdr %u) chunk %u (table entry %u)%s: data checksum mismatch in"
 			 " bytes 0x%llx-0x%llx of the segment, physical 0x%llx-0x%llx, disk LBA"
 			 " %llu-%llu (table 0x%016llx, read 0x%016llx); the image is damaged: write"
 			 " it again",
-			 v->seg, s->phdr_index, k, entry, (unsigned long long)start,
-			 (unsigned long long)v->pos, (unsigned long long)(s->paddr + start),
-			 (unsigned long long)(s->paddr + v->pos),
-			 (unsigned long long)((disk + start) / v->sector_size),
-			 (unsigned long long)((disk + v->pos - 1) / v->sector_size),
-			 (unsigned long long)v->want[entry], (unsigned long long)got);
+			 c->seg, s->phdr_index, c->k, c->entry,
+			 by_helper ? ", checked by the second CPU" : "", (unsigned long long)c->start,
+			 (unsigned long long)c->end, (unsigned long long)(s->paddr + c->start),
+			 (unsigned long long)(s->paddr + c->end),
+			 (unsigned long long)((disk + c->start) / v->sector_size),
+			 (unsigned long long)((disk + c->end - 1) / v->sector_size),
+			 (unsigned long long)v->want[c->entry], (unsigned long long)got);
 }
 
-/* Feeds n bytes at physical addr, the segment's next file data, closing chunks on the way. */
-static int verify_feed(struct verify *v, u64 addr, u32 n, struct jb_diag *d)
+/* Hashes the noted extents into v->h. */
+static void verify_flush(struct verify *v)
+{
+	for (u32 i = 0; i < v->next; i++)
+		phys_hash(&v->h, v->ext[i].addr, v->ext[i].len);
+	v->next = 0;
+}
+
+/* The helper's chunk, once it is done (or, with wait, when it is). */
+static int verify_collect(struct verify *v, bool wait, struct jb_diag *d)
+{
+	u64 got;
+
+	if (!v->helper_busy || (!wait && !smp_idle()))
+		return 0;
+	if (!smp_wait(&got, RESTORE_HELPER_TIMEOUT_MS))
+		return diag_fail(d, -JB_ETIMEDOUT,
+				 "segment %u chunk %u: the second CPU did not finish checking it in %u"
+				 " ms; boot with nosmp to check on one CPU",
+				 v->helping.seg, v->helping.k, RESTORE_HELPER_TIMEOUT_MS);
+	v->helper_busy = false;
+	return verify_compare(v, &v->helping, got, true, d);
+}
+
+static bool verify_helper_reaches(const struct verify *v)
+{
+	for (u32 i = 0; i < v->next; i++)
+		if (v->ext[i].addr + v->ext[i].len > (1ull << 32))
+			return false;
+	return v->next > 0;
+}
+
+/* The chunk that ends at v->pos is complete: check it, or hand it over, and start the next. */
+static int verify_chunk_end(struct verify *v, struct jb_diag *d)
+{
+	u64 start = (v->pos - 1) / JBI_CHUNK_SIZE * JBI_CHUNK_SIZE;
+	u32 k = (u32)(start / JBI_CHUNK_SIZE);
+	struct chunk_ref c = { v->seg, k, v->first + k, start, v->pos };
+	int rc = verify_collect(v, false, d);
+
+	if (rc)
+		return rc;
+	v->st->chunks++;
+	if (v->helper && !v->helper_busy && smp_idle() && verify_helper_reaches(v)) {
+		smp_post(&v->h, v->ext, v->next);
+		v->helping = c;
+		v->helper_busy = true;
+		v->st->helper_chunks++;
+		rc = 0;
+	} else {
+		verify_flush(v);
+		rc = verify_compare(v, &c, xxh64_final(&v->h), false, d);
+	}
+	v->next = 0;
+	xxh64_init(&v->h, 0);
+	return rc;
+}
+
+/*
+ * Feeds n bytes at physical addr, the segment's next file data, closing chunks on the way.
+ * stable: they stay there until the restore ends, so their hashing may wait.
+ */
+static int verify_feed(struct verify *v, u64 addr, u32 n, bool stable, struct jb_diag *d)
 {
 	while (n) {
 		u32 room = JBI_CHUNK_SIZE - (u32)(v->pos % JBI_CHUNK_SIZE);
 		u32 k = n < room ? n : room;
 		int rc;
 
-		phys_hash(&v->h, addr, k);
+		if (!stable || v->next == SMP_JOB_EXTENTS)
+			verify_flush(v);
+		if (stable)
+			v->ext[v->next++] = (struct smp_extent){ addr, k };
+		else
+			phys_hash(&v->h, addr, k);
 		v->pos += k;
 		addr += k;
 		n -= k;
@@ -193,12 +270,12 @@ static int piece_start(const struct restore_src *src, const struct plan_op *op, 
 	return disk_read_start(src->dk, r, io);
 }
 
-/* Piece r has landed: check it, count it. */
-static int piece_done(const struct disk_req *r, struct progress *pr, struct verify *v,
-		      struct restore_stats *st, struct jb_diag *d)
+/* Piece r has landed (stable: in place, not in a dry run's reused scratch): check it, count it. */
+static int piece_done(const struct disk_req *r, bool stable, struct progress *pr,
+		      struct verify *v, struct restore_stats *st, struct jb_diag *d)
 {
 	u64 t0 = timer_now_us();
-	int rc = v->want ? verify_feed(v, r->dest, (u32)r->len, d) : 0;
+	int rc = v->want ? verify_feed(v, r->dest, (u32)r->len, stable, d) : 0;
 
 	st->hash_us += timer_now_us() - t0;
 	if (rc == 0)
@@ -235,7 +312,7 @@ static int restore_read(const struct restore_src *src, const struct plan_op *op,
 		bad = next;
 		if (more && (rc = piece_start(src, op, dryrun, i + 1, &started, next, &io)))
 			break;
-		rc = piece_done(cur, pr, v, src->stats, d);
+		rc = piece_done(cur, !dryrun, pr, v, src->stats, d);
 		if (rc && more)
 			disk_read_abandon(src->dk, next);
 		if (rc || !more)
@@ -277,7 +354,7 @@ static int restore_op(const struct restore_src *src, const struct plan_op *op, b
 			if (rc)
 				return diag_fail(d, rc, "segment %u at 0x%llx: %s", op->seg,
 						 (unsigned long long)(op->dest + done), io.text);
-			if (v->want && (rc = verify_feed(v, to, n, d)))
+			if (v->want && (rc = verify_feed(v, to, n, false, d)))
 				return rc;
 		}
 		if (!dryrun) {
@@ -313,7 +390,7 @@ int restore_run(const struct restore_src *src, const struct plan *p, bool dryrun
 	struct progress pr = { 0 };
 	struct verify v = { .want = src->chunk_hash, .core = src->core,
 			    .base_byte = src->base_byte, .sector_size = src->dk->sector_size,
-			    .seg = UINT32_MAX };
+			    .seg = UINT32_MAX, .helper = src->helper, .st = src->stats };
 	int rc;
 
 	for (u32 i = 0; i < p->nops; i++)
@@ -326,6 +403,11 @@ int restore_run(const struct restore_src *src, const struct plan *p, bool dryrun
 			return rc;
 	}
 	rc = verify_finish(&v, d);
+	u64 t0 = timer_now_us();
+
+	if (rc == 0)
+		rc = verify_collect(&v, true, d);
+	src->stats->hash_us += timer_now_us() - t0;
 	if (rc || !v.want)
 		return rc;
 	/* Every segment with file data must have been read and checked (it has chunks). */

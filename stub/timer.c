@@ -60,3 +60,11 @@ bool deadline_passed(struct deadline dl)
 {
 	return rdtsc() > dl.tsc_end;
 }
+
+void timer_delay_us(u32 us)
+{
+	u64 end = timer_now_us() + us;
+
+	while (timer_now_us() < end)
+		cpu_relax();
+}

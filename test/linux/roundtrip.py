@@ -245,6 +245,14 @@ def expect_resumed(res, snap, how):
         raise Failure(f"kernel A did not power off after its checks\n{res.describe()}")
 
 
+def expect_helper_cpu(res):
+    """A verified image on a machine with more CPUs: the second CPU checked chunks, and kernel A
+    still gets all its CPUs back (expect_resumed)."""
+    m = re.search(r"; (\d+) of \d+ chunks checked by the second CPU\)", res.serial)
+    if not m or int(m.group(1)) == 0:
+        raise Failure(f"no chunk was checked by a second CPU\n{res.describe()}")
+
+
 def test_grub_resume(env, snap):
     """GRUB, empty command line, native AHCI: kernel A resumes; then a second boot refuses."""
     rootfs, target, ide = snap.copy("grub")
@@ -257,6 +265,7 @@ def test_grub_resume(env, snap):
     if "jumpback: loader: GRUB" not in res.serial:
         raise Failure(f"jumpback was not booted by GRUB\n{res.describe()}")
     expect_resumed(res, snap, "resumed by jumpback")
+    expect_helper_cpu(res)
     stage_times(env, res.serial)
     if snap.image_state(target)[1] != STATE_USED:
         raise Failure("the image is not marked used after the resume")
@@ -279,6 +288,7 @@ def test_bios_resume(env, snap):
     if not re.search(r"^jumpback: .*bios:0x8", res.serial, re.M):
         raise Failure(f"the image was not read through the BIOS\n{res.describe()}")
     expect_resumed(res, snap, "resumed by jumpback")
+    expect_helper_cpu(res)
     if snap.image_state(ide)[1] != STATE_USED:
         raise Failure("the image is not marked used after the resume")
 

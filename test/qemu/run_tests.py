@@ -113,6 +113,16 @@ def test_restore_elf32(c):
     expect_resumed(c.restore(disk, f"resume=ahci:0 entry=0x{entry:x}"), entry)
 
 
+def test_restore_page_offsets(c):
+    """Data laid out as Linux's /proc/vmcore (offset = address modulo 4 KiB): every 16 MiB piece
+    starts on a block, none needs the bounce buffer but the odd-address segment's; raw, and as
+    a verified image, whose chunks then match the pieces."""
+    disk, entry = c.mkcore("pgoff.img", "--page-offsets", "--big-mb", "40")
+    expect_resumed(c.restore(disk, f"resume=ahci:0 entry=0x{entry:x}"), entry)
+    image, entry, _ = make_image(c, "pgoff-jbi", "--page-offsets", "--big-mb", "40")
+    expect_resumed(c.restore(image, "resume=ahci:0"), entry)
+
+
 def test_restore_mode32_of_x86_64_core(c):
     disk, entry = c.mkcore("corex64.img", "--machine", "x86_64")
     expect_resumed(c.restore(disk, f"resume=ahci:0 entry=0x{entry:x} mode=32"), entry)
@@ -377,25 +387,31 @@ def image_core_offset(path):
         return int.from_bytes(f.read(8), "little")
 
 
+def flip_segment_byte(c, image, paddr, big_mb, at):
+    """Flips the byte `at` bytes into the data of the segment at paddr in the image (made from
+    mkcore's core with c.seed and big_mb); returns where that segment's data starts in it."""
+    out = subprocess.run([c.mkcore_bin, "--payload", c.payload, "--out", c.path("scratch.core"),
+                          "--seed", str(c.seed), "--big-mb", str(big_mb)],
+                         capture_output=True, text=True).stdout
+    m = re.search(rf"paddr=0x0*{paddr:x} .*offset=(0x[0-9a-f]+)", out)
+    if not m:
+        raise Failure(f"mkcore did not list the segment at 0x{paddr:x}")
+    seg_at = image_core_offset(image) + int(m.group(1), 16)
+    with open(image, "r+b") as f:
+        f.seek(seg_at + at)
+        byte = f.read(1)
+        f.seek(seg_at + at)
+        f.write(bytes([byte[0] ^ 0x40]))
+    return seg_at
+
+
 def corrupt_big_segment(c, core, image, big_mb=16, chunk_no=0):
     """Flips one byte inside the big segment's data in the image (its first 16 MiB chunk);
     returns what the stub must name: the chunk's range in the segment, in physical memory
     and on the disk (LBA)."""
-    out = subprocess.run([c.mkcore_bin, "--payload", c.payload, "--out", c.path("scratch.core"),
-                          "--seed", str(c.seed), "--big-mb", str(big_mb)],
-                         capture_output=True, text=True).stdout
-    m = re.search(r"paddr=0x0*2000000 .*offset=(0x[0-9a-f]+)", out)
-    if not m:
-        raise Failure("mkcore did not list the big segment")
     chunk = 16 << 20
-    seg_at = image_core_offset(image) + int(m.group(1), 16)
     lo, hi = chunk_no * chunk, min((chunk_no + 1) * chunk, big_mb << 20)
-    at = seg_at + lo + 12345
-    with open(image, "r+b") as f:
-        f.seek(at)
-        byte = f.read(1)
-        f.seek(at)
-        f.write(bytes([byte[0] ^ 0x40]))
+    seg_at = flip_segment_byte(c, image, 0x2000000, big_mb, lo + 12345)
     return [f"chunk {chunk_no} ", f"bytes 0x{lo:x}-0x{hi:x} of the segment",
             f"physical 0x{0x2000000 + lo:x}-0x{0x2000000 + hi:x}",
             f"disk LBA {(seg_at + lo) // 512}-{(seg_at + hi - 1) // 512}",
@@ -406,6 +422,42 @@ def expect_chunk_named(res, words):
     for w in words:
         if w not in res.serial:
             raise Failure(f"the mismatch error does not say {w!r}\n{res.describe()}")
+
+
+def restore_smp(c, image, append, cpus, **kw):
+    return c.restore(image, append, disk_args=ahci_disk(image) + ["-smp", str(cpus)], **kw)
+
+
+def test_image_helper_cpu(c):
+    """With two and with four CPUs a second CPU checks chunks beside the first (any further
+    one halts): the restore says how many it took and the payload finds every byte; nosmp
+    keeps it to one CPU."""
+    image, entry, _ = make_image(c, "jbi-smp", "--big-mb", "72")
+    for cpus in (2, 4):
+        res = restore_smp(c, image, "resume=ahci:0 keep", cpus)
+        expect_resumed(res, entry)
+        m = re.search(r"; (\d+) of (\d+) chunks checked by the second CPU\)", res.serial)
+        if ("a second CPU checks chunks beside this one" not in res.serial or not m
+                or int(m.group(1)) == 0):
+            raise Failure(f"-smp {cpus}: no chunk was checked by a second CPU\n{res.describe()}")
+    res = restore_smp(c, image, "resume=ahci:0 keep nosmp", 2)
+    expect_resumed(res, entry)
+    if ("verify: on this CPU alone (nosmp)" not in res.serial
+            or "checked by the second CPU" in res.serial):
+        raise Failure(f"nosmp: a second CPU was used\n{res.describe()}")
+
+
+def test_image_helper_finds_damage(c):
+    """A flipped byte in the first chunk, which goes to the second CPU (it is idle then): the
+    error names the chunk and says which CPU found it; nothing is jumped to or marked."""
+    image, entry, core = make_image(c, "jbi-smp-bad", "--big-mb", "40")
+    flip_segment_byte(c, image, 0x10000, 40, 777)
+    res = restore_smp(c, image, "resume=ahci:0 onerror=reboot", 2, timeout=ERROR_TIMEOUT)
+    expect_error(res, "data checksum mismatch")
+    expect_chunk_named(res, ["segment 1 (phdr 2) chunk 0 (table entry 0), checked by the second"
+                             " CPU", "physical 0x10000-0x40000"])
+    if image_state(image) != "valid":
+        raise Failure("a failed image was marked used")
 
 
 def test_image_checksum_mismatch(c):
@@ -1485,6 +1537,7 @@ def test_uefi_nvme(c):
 TESTS = [
     test_restore_elf64_i386,
     test_restore_elf32,
+    test_restore_page_offsets,
     test_restore_mode32_of_x86_64_core,
     test_restore_other_port_and_offset,
     test_dryrun_reads_and_stops,
@@ -1512,6 +1565,8 @@ TESTS = [
     test_image_checksum_mismatch,
     test_image_table_damaged_and_old_versions,
     test_image_dryrun_verifies,
+    test_image_helper_cpu,
+    test_image_helper_finds_damage,
     test_image_verify_off,
     test_image_memmap_differs,
     test_image_header_damaged,

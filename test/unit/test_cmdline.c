@@ -55,6 +55,8 @@ static void options_diff(const struct jb_options *o, char *out, size_t size)
 		DIFF(" keep=%d", o->keep);
 	if (o->dryrun != def.dryrun)
 		DIFF(" dryrun=%d", o->dryrun);
+	if (o->nosmp != def.nosmp)
+		DIFF(" nosmp=%d", o->nosmp);
 	if (o->onerror != def.onerror)
 		DIFF(" onerror=%s", o->onerror == ONERROR_REBOOT ? "reboot" : "halt");
 	if (o->console != def.console)
@@ -89,6 +91,7 @@ static void test_defaults(void **state)
 	assert_int_equal(o.verify, VERIFY_AUTO);
 	assert_false(o.keep);
 	assert_false(o.dryrun);
+	assert_false(o.nosmp);
 	assert_int_equal(o.onerror, ONERROR_HALT);
 	assert_int_equal(o.console, JB_CONSOLE_VGA | JB_CONSOLE_SERIAL);
 	assert_int_equal(o.serial_port, 0x3f8);
@@ -115,6 +118,8 @@ static const struct {
 	{ "keep", "keep=1" },
 	{ "dryrun", "dryrun=1" },
 	{ "keep dryrun", "keep=1 dryrun=1" },
+	{ "nosmp", "nosmp=1" },
+	{ "/boot/jumpback.elf nosmp keep", "keep=1 nosmp=1" },
 	{ "dryrun /boot/jumpback.elf", "dryrun=1 unknown='/boot/jumpback.elf'" },
 	/* The first word is a key=value: parsed, not skipped. */
 	{ "mode=64", "mode=64" },
