@@ -18,8 +18,8 @@ measured with several disk models, in the same run (--disks):
    even load the bytes (bench/hash-choice.md), so whatever the guest does per byte shows;
  - 3500MBps and 550MBps: the same disk throttled by QEMU (throttling.bps-read) to the
    sequential read rate of a PCIe 3.0 x4 NVMe disk and of a SATA SSD.
-The BIOS and GRUB columns are measured on the unthrottled disk only: they read at 25 to
-200 MiB/s, below every throttle here.
+The BIOS, GRUB and NVMe/virtio-blk columns are measured with the first disk model only (the
+first two read at 25 to 200 MiB/s, below every throttle here).
 Absolute numbers under TCG are noisy: read the ratios. Medians of --runs runs."""
 import argparse
 import json
@@ -191,7 +191,7 @@ def measure(args, tmp, size, core, entry, mem, model, image=None):
             runs["bios"].append(stub_run(ahci_disk_args(core, model),
                                          f"resume=bios:0x80 entry={entry}", "restored")[1][1])
         for name, (where, disk_fn) in DRIVERS.items():
-            if name != "ahci" and not args.no_drivers:
+            if name != "ahci" and first_model and not args.no_drivers:
                 runs[f"{name}_raw"].append(stub_run(disk_fn(core, model),
                                                     f"resume={where} entry={entry}",
                                                     "restored")[1][1])

@@ -977,6 +977,30 @@ def test_uefi_grub_multiboot2(c):
     expect_resumed(res, entry)
 
 
+def test_uefi_helper_cpu(c):
+    """UEFI (OVMF parks the other CPUs its own way) with two CPUs: the second CPU checks
+    chunks of a verified image, and the payload finds every byte. The image's memory map is
+    the one the stub prints on this machine."""
+    core, entry = c.mkcore("uefi-smp.core", "--big-mb", "40")
+    base = qemu.machine_args("256M") + ["-smp", "2"] + uefi_args(c)
+    blank = c.path("uefi-blank.img")
+    with open(blank, "wb") as f:
+        f.truncate(1 << 20)
+    probe = grub_iso(c, "uefi-smp-probe", "multiboot2 /boot/jumpback.elf resume=ahci:0"
+                     " onerror=reboot")
+    res = qemu.run(base + ["-cdrom", probe] + qemu.ahci_disk_args(blank), RESTORE_TIMEOUT)
+    memmap = c.path("uefi-memmap.txt")
+    with open(memmap, "w") as f:
+        f.write(qemu.memmap_text(qemu.stub_ram(res.serial)))
+    image = jbwrite(c, core, c.path("uefi-smp.img"), entry, memmap)
+    iso = grub_iso(c, "uefi-smp", "multiboot2 /boot/jumpback.elf resume=ahci:0")
+    res = qemu.run(base + ["-cdrom", iso] + qemu.ahci_disk_args(image), RESTORE_TIMEOUT)
+    expect_resumed(res, entry)
+    m = re.search(r"; (\d+) of (\d+) chunks checked by the second CPU\)", res.serial)
+    if not m or int(m.group(1)) == 0:
+        raise Failure(f"no chunk was checked by a second CPU\n{res.describe()}")
+
+
 def test_uefi_no_bios(c):
     """resume=bios: on a UEFI machine: a clear error instead of a call into nothing."""
     disk, entry = c.mkcore("uefi-bios.img")
@@ -1591,6 +1615,7 @@ TESTS = [
     grub_test("multiboot2"),
     test_isolinux_mboot,
     test_uefi_grub_multiboot2,
+    test_uefi_helper_cpu,
     test_uefi_no_bios,
     partition_test("gpt", "number"),
     partition_test("gpt", "partuuid"),
