@@ -42,6 +42,7 @@ $(BUILD)/stub32/%.o: %.c
 	@echo "  CC32    $<"
 	$(Q)$(CC) $(STUB_CFLAGS) -c $< -o $@
 
+$(BOOT_SRC:%.asm=$(BUILD)/stub32/%.o): boot/segments.inc
 $(BUILD)/stub32/%.o: %.asm
 	@mkdir -p $(@D)
 	@echo "  NASM    $<"

@@ -4,6 +4,7 @@
 ; ap_entry32 in the stub. The first CPU to arrive gets the helper's stack and runs ap_main;
 ; any further one (the machine has more than two) halts until the INIT that ends the restore.
 bits 16
+%include "boot/segments.inc"
 section .text
 
 SEL_CODE32      equ 0x10                ; boot/entry.asm's GDT
@@ -29,12 +30,7 @@ ap_blob_end:
 
 bits 32
 ap_entry32:
-	mov ax, SEL_DATA32
-	mov ds, ax
-	mov es, ax
-	mov fs, ax
-	mov gs, ax
-	mov ss, ax
+	LOAD_FLAT_DATA_SEGMENTS
 	mov eax, 1
 	lock xadd [ap_arrived], eax     ; eax: how many arrived before this one
 	test eax, eax

@@ -1,6 +1,7 @@
 ; Multiboot 1 and Multiboot 2 headers and the entry: own GDT, own stack, then C
 ; (stub/main.c: jb_main(magic, info)). Multiboot 0.6.96 §3.1-3.2; Multiboot2 1.0 §3.1.
 bits 32
+%include "boot/segments.inc"
 
 MB1_MAGIC       equ 0x1BADB002
 MB1_FLAGS       equ 0x00000003          ; bit 0: page-align modules, bit 1: give memory info
@@ -70,12 +71,7 @@ gdt_reload:
 	lgdt [gdt_desc]
 	jmp SEL_CODE32:.cs
 .cs:
-	mov ax, SEL_DATA32
-	mov ds, ax
-	mov es, ax
-	mov fs, ax
-	mov gs, ax
-	mov ss, ax
+	LOAD_FLAT_DATA_SEGMENTS
 	ret
 
 section .data

@@ -3,6 +3,7 @@
 ; code it is addressed as CS/DS = 0x0100 with offsets from rm_blob_start; in 32-bit code at
 ; 0x1000 + offset. Intel SDM vol. 3 §9.9.2 (switching back to real-address mode).
 bits 32
+%include "boot/segments.inc"
 
 TRAMPOLINE      equ 0x1000
 TRAMP_SEG       equ TRAMPOLINE >> 4
@@ -110,12 +111,7 @@ int_insn:
 
 bits 32
 pm32:
-	mov ax, SEL_DATA32
-	mov ds, ax
-	mov es, ax
-	mov fs, ax
-	mov gs, ax
-	mov ss, ax
+	LOAD_FLAT_DATA_SEGMENTS
 	mov esp, [ABS(saved_esp)]
 	lidt [ABS(saved_idtr)]
 	mov eax, rm_return                  ; back into the stub's own code: an absolute
