@@ -89,6 +89,7 @@ def with_disk_model(args, model):
 def resume(snap, env, name, extra, enters, model):
     """One resume from fresh copies of the hibernated disks; the copies go afterwards."""
     disks = snap.copy("resume")
+    os.sync()  # the copies' writeback would otherwise compete with the run that reads them
     try:
         res = rt.qemu.run(with_disk_model(rt.machine(2, *disks, env.iso), model) + extra, 900,
                           until=RESUMED,

@@ -15,6 +15,7 @@ LABELS = {
     "raw": "jumpback, raw vmcore (AHCI)",
     "dryrun": "jumpback dry run (reads only)",
     "verified": "jumpback image, every chunk verified (AHCI)",
+    "verified_1cpu": "the same, verified on one CPU (nosmp)",
     "bios": "jumpback through the BIOS (int 13h)",
     "grub_ahci": "GRUB 2 native AHCI (insmod ahci)",
     "grub_bios": "GRUB 2 through the BIOS",

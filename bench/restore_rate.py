@@ -3,7 +3,8 @@
 synthetic cores (tools/mkcore) of 64 MiB to 4 GiB, side by side in the same run with:
  - jumpback's own dry run (the restore's very reads into free RAM, nothing placed: the disk's
    rate as the stub sees it),
- - the same core as a jumpback image, every segment's checksum verified as it lands,
+ - the same core as a jumpback image, every segment's checksum verified as it lands (on
+   two CPUs, and with nosmp on one),
  - jumpback's BIOS path (int 13h) on the same AHCI disk,
  - the same raw core on an NVMe and on a virtio-blk disk, restored and dry-run by jumpback's
    own drivers for them, and
@@ -129,7 +130,7 @@ def size_setup(size):
 # GRUB's multiboot loader places modules below 4 GiB, in the low RAM QEMU's pc machine keeps.
 GRUB_MAX_MIB = 2048
 
-COLUMNS = ("raw", "dryrun", "verified", "bios", "grub_ahci", "grub_bios")
+COLUMNS = ("raw", "dryrun", "verified", "verified_1cpu", "bios", "grub_ahci", "grub_bios")
 
 
 def nvme_disk_args(path, model):
@@ -184,6 +185,8 @@ def measure(args, tmp, size, core, entry, mem, model, image=None):
             image = jumpback_image(args.build, tmp, core, entry, res.serial)
         runs["verified"].append(stub_run(ahci_disk_args(image, model), "resume=ahci:0 keep",
                                          "restored")[1][1])
+        runs["verified_1cpu"].append(stub_run(ahci_disk_args(image, model),
+                                              "resume=ahci:0 keep nosmp", "restored")[1][1])
         runs["dryrun"].append(stub_run(ahci_disk_args(core, model),
                                        f"resume=ahci:0 entry={entry} dryrun onerror=reboot",
                                        "read", until=None)[1][1])
@@ -228,7 +231,8 @@ def print_row(row):
     r = {c: rate_of(row, c) for c in COLUMNS}
     print(f"{row['image_mib']:9.0f}  {row['disk']:6}  {r['raw']:6.0f}  {r['dryrun']:6.0f}"
           f"  {r['raw'] / r['dryrun']:10.2f}  {r['verified']:8.0f}"
-          f"  {r['verified'] / r['raw']:12.2f}  {r['bios']:4.0f}  {r['grub_ahci']:9.0f}"
+          f"  {r['verified'] / r['raw']:12.2f}  {r['verified_1cpu'] / r['raw']:17.2f}"
+          f"  {r['bios']:4.0f}  {r['grub_ahci']:9.0f}"
           f"  {r['verified'] / r['grub_ahci']:17.1f}  {r['grub_bios']:9.0f}", flush=True)
 
 
@@ -251,8 +255,8 @@ def main():
         ap.error(f"--disks: one or more of {', '.join(DISK_MODELS)}")
     print(f"MiB/s, medians of {args.runs} runs in this run; restored = every byte placed or "
           "zero-filled.")
-    print("image_mib  disk        raw  dryrun  raw/dryrun  verified  verified/raw  bios"
-          "  grub_ahci  verified/grub_ahci  grub_bios")
+    print("image_mib  disk        raw  dryrun  raw/dryrun  verified  verified/raw"
+          "  one CPU: ver/raw  bios  grub_ahci  verified/grub_ahci  grub_bios")
     rows = []
     with tempfile.TemporaryDirectory(prefix="jbbench-") as tmp:
         for size in [int(x) for x in args.sizes.split(",")]:
