@@ -13,7 +13,10 @@ in the same run and from copies of the same disks:
    (jbjump --back).
 Each time is QEMU's start to kernel A running again: the first line its user space prints
 after the resume (jumpback-hibernate's "kernel A runs again", printed as soon as the jump it
-made returns), and, in parentheses, to the jump into kernel A. Medians of --runs runs;
+made returns), and, in parentheses, to the jump into kernel A. Each run also times the
+machine's own start, QEMU (preallocating the guest's RAM) and the firmware up to the first line
+of a program loaded by -kernel: the same for every path, and not part of any, so the medians
+are given from power-on and from the machine's start. Medians of --runs runs;
 absolute times under TCG are noisy, read the ratio. --disks: the disk models of
 bench/restore_rate.py to resume with (default unthrottled: QEMU's own).
 """
@@ -86,13 +89,36 @@ def with_disk_model(args, model):
             for prev, a in zip([None] + args, args)]
 
 
+def bench_machine(env, disks, model):
+    """The round trip's machine with the disk model, and its RAM preallocated, as in
+    bench/restore_rate.py: otherwise each path pays the host's first-touch faults on the RAM
+    it restores, a cost real RAM does not have."""
+    return with_disk_model(rt.machine(2, *disks, env.iso), model) + ["-mem-prealloc"]
+
+
+def machine_start(snap, env, model):
+    """Seconds from QEMU's start to the first line of a program it loads with -kernel, on the
+    same machine: the emulator's own start (preallocating the guest's RAM) and the firmware's,
+    before any path runs. jumpback is told to find no disk, and -snapshot keeps the disks."""
+    stub = os.path.join(env.build, "jumpback.elf")
+    res = rt.qemu.run(bench_machine(env, (snap.rootfs, snap.target, snap.ide), model)
+                      + ["-snapshot"] + rt.qemu.kernel_args(stub, "resume=ahci:99 onerror=reboot"),
+                      300, until=r"^jumpback: jumpback ", marks={"up": r"^jumpback: jumpback "})
+    if "up" not in res.marks:
+        raise SystemExit("the machine did not start jumpback\n" + res.describe())
+    return res.marks["up"]
+
+
 def resume(snap, env, name, extra, enters, model):
     """One resume from fresh copies of the hibernated disks; the copies go afterwards."""
     disks = snap.copy("resume")
     os.sync()  # the copies' writeback would otherwise compete with the run that reads them
+    for disk in disks:  # and they start in the host's page cache, the disk models' premise
+        with open(disk, "rb") as f:
+            while f.read(16 << 20):
+                pass
     try:
-        res = rt.qemu.run(with_disk_model(rt.machine(2, *disks, env.iso), model) + extra, 900,
-                          until=RESUMED,
+        res = rt.qemu.run(bench_machine(env, disks, model) + extra, 900, until=RESUMED,
                           marks={"enter": enters, "running": RUNNING})
     finally:
         for disk in disks:
@@ -116,11 +142,13 @@ def bench_mem(env, initrd, mem, runs, models):
 def bench_paths(snap, env, todo, mem, runs, model):
     times = {key: [] for key, *_ in todo}
     enter = {key: [] for key, *_ in todo}
+    start = []
     print(f"\nkernel A with {mem} of RAM, disks {model}")
     print("seconds from power-on to kernel A running (in parentheses: to the jump into it),"
           " and the restore inside")
     print("run  " + "  ".join(f"{name:>28}" for _, name, *_ in todo))
     for run in range(runs):
+        start.append(machine_start(snap, env, model))
         cells = []
         for key, name, extra, enters, restored in todo:
             res = resume(snap, env, name, extra, enters, model)
@@ -128,13 +156,19 @@ def bench_paths(snap, env, todo, mem, runs, model):
             enter[key].append(res.marks["enter"])
             cells.append(f"{res.marks['running']:5.1f} ({res.marks['enter']:4.1f}) "
                          f"{first(restored, res.serial) + ' ms':>16}")
-        print(f"{run:3d}  " + "  ".join(cells), flush=True)
-    for label, t in (("power-on to kernel A running", times),
-                     ("power-on to the jump into kernel A", enter)):
-        med = {k: statistics.median(v) for k, v in t.items()}
-        print(f"median ({runs} runs, {mem}, {model}), {label}: jumpback through GRUB {med['grub']:.1f} s,"
-              f" jumpback by -kernel {med['kernel']:.1f} s, kernel C {med['c']:.1f} s;"
-              f" kernel C / jumpback: {med['c'] / med['grub']:.2f} (GRUB),"
+        print(f"{run:3d}  " + "  ".join(cells) + f"  (machine start {start[-1]:.2f} s)",
+              flush=True)
+    base = statistics.median(start)
+    print(f"median ({runs} runs) machine start (QEMU and firmware, to a -kernel program's first"
+          f" line): {base:.2f} s")
+    for label, t, less in (("power-on to kernel A running", times, 0),
+                           ("power-on to the jump into kernel A", enter, 0),
+                           ("machine start to kernel A running", times, base),
+                           ("machine start to the jump into kernel A", enter, base)):
+        med = {k: statistics.median(v) - less for k, v in t.items()}
+        print(f"median ({runs} runs, {mem}, {model}), {label}: jumpback through GRUB"
+              f" {med['grub']:.2f} s, jumpback by -kernel {med['kernel']:.2f} s, kernel C"
+              f" {med['c']:.2f} s; kernel C / jumpback: {med['c'] / med['grub']:.2f} (GRUB),"
               f" {med['c'] / med['kernel']:.2f} (-kernel, like kernel C)", flush=True)
 
 
