@@ -99,10 +99,11 @@ def bench_machine(env, disks, model):
 def machine_start(snap, env, model):
     """Seconds from QEMU's start to the first line of a program it loads with -kernel, on the
     same machine: the emulator's own start (preallocating the guest's RAM) and the firmware's,
-    before any path runs. jumpback is told to find no disk, and -snapshot keeps the disks."""
+    before any path runs. jumpback is told to find no disk and halts (QEMU runs on until the
+    line is seen), and -snapshot keeps the disks."""
     stub = os.path.join(env.build, "jumpback.elf")
     res = rt.qemu.run(bench_machine(env, (snap.rootfs, snap.target, snap.ide), model)
-                      + ["-snapshot"] + rt.qemu.kernel_args(stub, "resume=ahci:99 onerror=reboot"),
+                      + ["-snapshot"] + rt.qemu.kernel_args(stub, "resume=ahci:99 onerror=halt"),
                       300, until=r"^jumpback: jumpback ", marks={"up": r"^jumpback: jumpback "})
     if "up" not in res.marks:
         raise SystemExit("the machine did not start jumpback\n" + res.describe())
