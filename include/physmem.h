@@ -22,6 +22,10 @@ u32 phys_compare(u64 addr, const u8 *ref, u32 len, u8 *got);
  * with long mode the stripe loop runs in 64-bit mode (boot/hash64.asm).
  */
 void phys_hash(struct xxh64 *h, u64 addr, u32 len);
+/* The same on the helper CPU (stub/smp.c), through a window of its own. */
+void phys_hash_helper(struct xxh64 *h, u64 addr, u32 len);
+/* Sets up the page tables and picks the stripe loop: before a second CPU hashes. */
+void phys_prepare(void);
 
 /* Which stripe loop phys_hash uses: "64-bit" or "32-bit" (for the boot log). */
 const char *phys_hash_loop(void);

@@ -35,6 +35,7 @@ struct restore_stats {
 	u64 wait_us;       /* waiting for the disk with nothing left to check */
 	u32 chunks;        /* chunks checked */
 	u32 helper_chunks; /* of which by the helper CPU */
+	u32 helper_high;   /* of those, with bytes above 4 GiB (the helper's own window) */
 };
 
 /* The longest the helper may take over one 16 MiB chunk before the restore gives up. */

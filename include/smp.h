@@ -17,7 +17,7 @@
 #define SMP_JOB_EXTENTS 8u
 
 struct smp_extent {
-	u64 addr; /* below 4 GiB: the helper hashes with paging off, no window */
+	u64 addr; /* above 4 GiB through the helper's own window (stub/physmem.c) */
 	u32 len;
 };
 

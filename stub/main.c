@@ -451,6 +451,8 @@ void jb_main(u32 magic, u32 mbi_addr)
 	if (helper)
 		kprintf("; %u of %u chunks checked by the second CPU", stats.helper_chunks,
 			stats.chunks);
+	if (stats.helper_high)
+		kprintf(", %u of them above 4 GiB", stats.helper_high);
 	kprintf(")\n");
 	if (opts.dryrun) {
 		kprintf("dryrun: image checked; would jump to 0x%08llx (%u-bit); no image byte was"

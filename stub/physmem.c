@@ -1,7 +1,9 @@
 /*
  * Access to physical memory above 4 GiB from the 32-bit stub: PAE paging (Intel SDM vol. 3
  * §4.4) with the low 4 GiB identity-mapped by 2 MiB pages and the last 2 MiB of the address
- * space (the BIOS flash, never touched here) used as a window onto any 2 MiB frame.
+ * space (the BIOS flash, never touched here) used as a window onto any 2 MiB frame. The
+ * 2 MiB below it are a second window, the helper CPU's own (stub/smp.c), so the two CPUs can
+ * hash above 4 GiB at once.
  */
 #include "physmem.h"
 
@@ -9,7 +11,8 @@
 
 #define LOW_LIMIT (1ull << 32)
 #define WINDOW_SIZE (2u << 20)
-#define WINDOW_VIRT 0xFFE00000u
+#define WINDOW_VIRT 0xFFE00000u        /* page directory 3, entry 511 */
+#define WINDOW_HELPER_VIRT 0xFFC00000u /* entry 510 */
 #define PDE_PRESENT 0x1ull
 #define PDE_WRITE 0x2ull
 #define PDE_PWT 0x8ull  /* with PCD: PAT entry 3, uncached (device registers) */
@@ -87,11 +90,17 @@ static void paging_off(void)
 }
 
 /* Points the window at the 2 MiB frame holding phys; returns phys's address in the window. */
+static u8 *window_map_in(u32 virt, u64 phys)
+{
+	pae_pd[3][(virt >> 21) & 511] = (phys & ~(u64)(WINDOW_SIZE - 1)) | PDE_PRESENT |
+					 PDE_WRITE | PDE_LARGE;
+	__asm__ volatile("invlpg (%0)" : : "r"(virt) : "memory");
+	return (u8 *)(uintptr_t)(virt + (u32)(phys & (WINDOW_SIZE - 1)));
+}
+
 static u8 *window_map(u64 phys)
 {
-	pae_pd[3][511] = (phys & ~(u64)(WINDOW_SIZE - 1)) | PDE_PRESENT | PDE_WRITE | PDE_LARGE;
-	__asm__ volatile("invlpg (%0)" : : "r"(WINDOW_VIRT) : "memory");
-	return (u8 *)(uintptr_t)(WINDOW_VIRT + (u32)(phys & (WINDOW_SIZE - 1)));
+	return window_map_in(WINDOW_VIRT, phys);
 }
 
 /* The window onto the 2 MiB frame holding a device register, uncached. */
@@ -148,7 +157,14 @@ void phys_zero(u64 dst, u64 len)
 	paging_off();
 }
 
-void phys_hash(struct xxh64 *h, u64 addr, u32 len)
+void phys_prepare(void)
+{
+	stripes_pick();
+	if (!pae_ready)
+		pae_tables_init();
+}
+
+static void phys_hash_in(struct xxh64 *h, u64 addr, u32 len, u32 window)
 {
 	xxh64_stripes_fn *stripes = stripes_pick();
 
@@ -160,11 +176,21 @@ void phys_hash(struct xxh64 *h, u64 addr, u32 len)
 	while (len) {
 		u32 n = window_span(addr, len);
 
-		xxh64_update_by(h, window_map(addr), n, stripes);
+		xxh64_update_by(h, window_map_in(window, addr), n, stripes);
 		addr += n;
 		len -= n;
 	}
 	paging_off();
+}
+
+void phys_hash(struct xxh64 *h, u64 addr, u32 len)
+{
+	phys_hash_in(h, addr, len, WINDOW_VIRT);
+}
+
+void phys_hash_helper(struct xxh64 *h, u64 addr, u32 len)
+{
+	phys_hash_in(h, addr, len, WINDOW_HELPER_VIRT);
 }
 
 u32 phys_compare(u64 addr, const u8 *ref, u32 len, u8 *got)

@@ -117,14 +117,6 @@ static int verify_collect(struct verify *v, bool wait, struct jb_diag *d)
 	return verify_compare(v, &v->helping, got, true, d);
 }
 
-static bool verify_helper_reaches(const struct verify *v)
-{
-	for (u32 i = 0; i < v->next; i++)
-		if (v->ext[i].addr + v->ext[i].len > (1ull << 32))
-			return false;
-	return v->next > 0;
-}
-
 /* The chunk that ends at v->pos is complete: check it, or hand it over, and start the next. */
 static int verify_chunk_end(struct verify *v, struct jb_diag *d)
 {
@@ -136,11 +128,16 @@ static int verify_chunk_end(struct verify *v, struct jb_diag *d)
 	if (rc)
 		return rc;
 	v->st->chunks++;
-	if (v->helper && !v->helper_busy && smp_idle() && verify_helper_reaches(v)) {
+	if (v->helper && !v->helper_busy && v->next && smp_idle()) {
 		smp_post(&v->h, v->ext, v->next);
 		v->helping = c;
 		v->helper_busy = true;
 		v->st->helper_chunks++;
+		for (u32 i = 0; i < v->next; i++)
+			if (v->ext[i].addr + v->ext[i].len > (1ull << 32)) {
+				v->st->helper_high++;
+				break;
+			}
 		rc = 0;
 	} else {
 		verify_flush(v);

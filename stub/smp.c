@@ -71,7 +71,7 @@ void ap_main(void)
 		struct xxh64 h = job.state;
 
 		for (u32 i = 0; i < job.n; i++)
-			phys_hash(&h, job.ext[i].addr, job.ext[i].len);
+			phys_hash_helper(&h, job.ext[i].addr, job.ext[i].len);
 		job.hash = xxh64_final(&h);
 		compiler_barrier();
 		job_done = job_posted;
@@ -117,6 +117,7 @@ const char *smp_start(void)
 	if (hi)
 		return "the local APIC lies above 4 GiB";
 	lapic = lo & 0xFFFFF000u;
+	phys_prepare();
 	ap_lapic_eoi = (u32)lapic + LAPIC_EOI;
 	copy_bytes((void *)(uintptr_t)SMP_TRAMPOLINE, ap_blob_start,
 		   (u32)(ap_blob_end - ap_blob_start));
