@@ -1,8 +1,8 @@
 /*
  * A second CPU that verifies chunks beside the boot CPU (stub/smp.c, boot/ap.asm): started
  * with INIT and start-up IPIs through the local APIC before a verified restore, given one
- * chunk at a time, and put back in wait-for-SIPI with INIT before the hand-off, the state
- * kernel A's own CPU bring-up expects (as the firmware leaves it).
+ * chunk at a time, and put in wait-for-SIPI with INIT before the hand-off, from which kernel
+ * A's own INIT-SIPI-SIPI starts it.
  */
 #ifndef JB_SMP_H
 #define JB_SMP_H

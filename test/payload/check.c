@@ -50,5 +50,6 @@ void jbt_check_main(void)
 		check_self_hash(m);
 		checked = check_regions(m);
 	}
+	check_other_cpus();
 	jbt_finish(checked, m->nregions);
 }

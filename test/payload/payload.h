@@ -46,6 +46,8 @@ void check_cpu_state(const struct jbt_entry_state *s, const struct jbt_manifest 
 void check_selector(const char *name, u16 got, u16 want);
 void check_descriptor_flat(u64 gdt_base, u16 gdt_limit, u16 sel, bool code);
 void check_descriptor_code64(u64 gdt_base, u16 gdt_limit, u16 sel);
+/* check_cpus.c: the other CPUs wait for a start-up IPI (after the regions: it writes RAM). */
+void check_other_cpus(void);
 /* check_mem.c: returns the number of bytes compared. */
 u64 check_regions(const struct jbt_manifest *m);
 /* An address jumpback hands over (stack, return address, page tables) that the payload or a

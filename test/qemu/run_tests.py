@@ -431,6 +431,15 @@ def expect_chunk_named(res, words):
             raise Failure(f"the mismatch error does not say {w!r}\n{res.describe()}")
 
 
+def expect_cpus_waiting(res, cpus):
+    """The payload started every other CPU with a start-up IPI alone: jumpback left them all
+    in wait-for-SIPI (INIT) after its second CPU helped."""
+    want = f"jbtest: other CPUs: {cpus - 1} of {cpus - 1} wait for a start-up IPI"
+    if want not in res.serial:
+        raise Failure(f"not every other CPU waits for a start-up IPI ({want!r})\n"
+                      f"{res.describe()}")
+
+
 def restore_smp(c, image, append, cpus, **kw):
     return c.restore(image, append, disk_args=ahci_disk(image) + ["-smp", str(cpus)], **kw)
 
@@ -447,6 +456,7 @@ def test_image_helper_cpu(c):
         if ("a second CPU checks chunks beside this one" not in res.serial or not m
                 or int(m.group(1)) == 0):
             raise Failure(f"-smp {cpus}: no chunk was checked by a second CPU\n{res.describe()}")
+        expect_cpus_waiting(res, cpus)
     res = restore_smp(c, image, "resume=ahci:0 keep nosmp", 2)
     expect_resumed(res, entry)
     if ("verify: on this CPU alone (nosmp)" not in res.serial
@@ -1006,6 +1016,7 @@ def test_uefi_helper_cpu(c):
     m = re.search(r"; (\d+) of (\d+) chunks checked by the second CPU", res.serial)
     if not m or int(m.group(1)) == 0:
         raise Failure(f"no chunk was checked by a second CPU\n{res.describe()}")
+    expect_cpus_waiting(res, 2)
 
 
 def test_uefi_no_bios(c):
