@@ -39,7 +39,7 @@ void smp_post(const struct xxh64 *state, const struct smp_extent *ext, u32 n);
  */
 bool smp_wait(u64 *hash, u32 timeout_ms);
 
-/* INIT to every other CPU: all back in wait-for-SIPI. Harmless when nothing was started. */
+/* INIT to every other CPU: all in wait-for-SIPI. Harmless when nothing was started. */
 void smp_stop(void);
 
 #endif

@@ -437,7 +437,7 @@ void jb_main(u32 magic, u32 mbi_addr)
 	rc = restore_run(&(struct restore_src){ &disk, core_base, hashes, &core, dryrun_scratch,
 						dryrun_pieces, &stats, helper },
 			 &plan, opts.dryrun, &d);
-	smp_stop(); /* every other CPU back in wait-for-SIPI, before any way out */
+	smp_stop(); /* every other CPU in wait-for-SIPI, before any way out */
 	check(rc, &d);
 	u64 us = timer_now_us() - t0;
 	u64 bytes = plan.bytes_read + plan.bytes_zero;
