@@ -237,13 +237,24 @@ static void choose_handoff(void)
 }
 
 /*
- * A verified restore (not a dry run, whose scratch is reused) may check on a second CPU, if
- * its start-up page is RAM the stub may use.
+ * Why a verified restore checks on this CPU alone before any other CPU is asked, or NULL: a
+ * dry run reuses its scratch, and the start-up page must be RAM the stub may use.
  */
+static const char *helper_refused(void)
+{
+	if (opts.nosmp)
+		return "nosmp";
+	if (opts.dryrun)
+		return "a dry run";
+	if (!ram_map_contains(&ram, SMP_TRAMPOLINE, SMP_TRAMPOLINE + SMP_TRAMPOLINE_SIZE))
+		return "the start-up page 0x4000 is not usable RAM";
+	return NULL;
+}
+
+/* Whether the restore will try a second CPU (and so needs its start-up page kept). */
 static bool helper_wanted(void)
 {
-	return have_jbi && opts.verify != VERIFY_OFF && !opts.dryrun && !opts.nosmp &&
-	       ram_map_contains(&ram, SMP_TRAMPOLINE, SMP_TRAMPOLINE + SMP_TRAMPOLINE_SIZE);
+	return have_jbi && opts.verify != VERIFY_OFF && !helper_refused();
 }
 
 static void build_plan(struct jb_diag *d)
@@ -328,17 +339,10 @@ static const u64 *verify_hashes(void)
 /* The helper CPU for a verified restore (include/smp.h); false: this CPU checks alone. */
 static bool helper_start(void)
 {
-	const char *why;
+	const char *why = helper_refused();
 
-	if (opts.nosmp)
-		why = "nosmp";
-	else if (opts.dryrun)
-		why = "a dry run";
-	else if (!helper_wanted())
-		why = "the start-up page 0x4000 is not usable RAM";
-	else
+	if (!why)
 		why = smp_start();
-
 	if (why)
 		kprintf("verify: on this CPU alone (%s)\n", why);
 	else
