@@ -89,27 +89,27 @@ static void paging_off(void)
 	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4 & ~CR4_PAE) : "memory");
 }
 
-/* Points the window at the 2 MiB frame holding phys; returns phys's address in the window. */
-static u8 *window_map_in(u32 virt, u64 phys)
+/*
+ * Points the window at virt (WINDOW_VIRT or the helper's) at the 2 MiB frame holding phys,
+ * with extra PDE flags; returns phys's address in the window.
+ */
+static u8 *window_map_in(u32 virt, u64 phys, u64 flags)
 {
 	pae_pd[3][(virt >> 21) & 511] = (phys & ~(u64)(WINDOW_SIZE - 1)) | PDE_PRESENT |
-					 PDE_WRITE | PDE_LARGE;
+					 PDE_WRITE | PDE_LARGE | flags;
 	__asm__ volatile("invlpg (%0)" : : "r"(virt) : "memory");
 	return (u8 *)(uintptr_t)(virt + (u32)(phys & (WINDOW_SIZE - 1)));
 }
 
 static u8 *window_map(u64 phys)
 {
-	return window_map_in(WINDOW_VIRT, phys);
+	return window_map_in(WINDOW_VIRT, phys, 0);
 }
 
 /* The window onto the 2 MiB frame holding a device register, uncached. */
 static volatile u32 *window_map_mmio(u64 phys)
 {
-	pae_pd[3][511] = (phys & ~(u64)(WINDOW_SIZE - 1)) | PDE_PRESENT | PDE_WRITE | PDE_PCD |
-			 PDE_PWT | PDE_LARGE;
-	__asm__ volatile("invlpg (%0)" : : "r"(WINDOW_VIRT) : "memory");
-	return (volatile u32 *)(uintptr_t)(WINDOW_VIRT + (u32)(phys & (WINDOW_SIZE - 1)));
+	return (volatile u32 *)window_map_in(WINDOW_VIRT, phys, PDE_PCD | PDE_PWT);
 }
 
 /* Bytes from phys to the end of its window frame, at most len. */
@@ -176,7 +176,7 @@ static void phys_hash_in(struct xxh64 *h, u64 addr, u32 len, u32 window)
 	while (len) {
 		u32 n = window_span(addr, len);
 
-		xxh64_update_by(h, window_map_in(window, addr), n, stripes);
+		xxh64_update_by(h, window_map_in(window, addr, 0), n, stripes);
 		addr += n;
 		len -= n;
 	}
