@@ -425,6 +425,13 @@ def corrupt_big_segment(c, core, image, big_mb=16, chunk_no=0):
             "the image is damaged"]
 
 
+def expect_scanned(res, names):
+    """The boot log has a line for each disk named (`jumpback: ahci:0: ...`)."""
+    for name in names:
+        if not re.search(rf"^jumpback: {name}: ", res.serial, re.M):
+            raise Failure(f"the scan did not list {name}\n{res.describe()}")
+
+
 def expect_chunk_named(res, words):
     for w in words:
         if w not in res.serial:
@@ -440,6 +447,15 @@ def expect_cpus_waiting(res, cpus):
                       f"{res.describe()}")
 
 
+def expect_helped(res, cpus):
+    """The second CPU checked chunks, and every other CPU waits for a start-up IPI after."""
+    m = re.search(r"; (\d+) of (\d+) chunks checked by the second CPU", res.serial)
+    if ("a second CPU checks chunks beside this one" not in res.serial or not m
+            or int(m.group(1)) == 0):
+        raise Failure(f"-smp {cpus}: no chunk was checked by a second CPU\n{res.describe()}")
+    expect_cpus_waiting(res, cpus)
+
+
 def restore_smp(c, image, append, cpus, **kw):
     return c.restore(image, append, disk_args=ahci_disk(image) + ["-smp", str(cpus)], **kw)
 
@@ -452,11 +468,7 @@ def test_image_helper_cpu(c):
     for cpus in (2, 4):
         res = restore_smp(c, image, "resume=ahci:0 keep", cpus)
         expect_resumed(res, entry)
-        m = re.search(r"; (\d+) of (\d+) chunks checked by the second CPU", res.serial)
-        if ("a second CPU checks chunks beside this one" not in res.serial or not m
-                or int(m.group(1)) == 0):
-            raise Failure(f"-smp {cpus}: no chunk was checked by a second CPU\n{res.describe()}")
-        expect_cpus_waiting(res, cpus)
+        expect_helped(res, cpus)
     res = restore_smp(c, image, "resume=ahci:0 keep nosmp", 2)
     expect_resumed(res, entry)
     if ("verify: on this CPU alone (nosmp)" not in res.serial
@@ -1013,10 +1025,7 @@ def test_uefi_helper_cpu(c):
     iso = grub_iso(c, "uefi-smp", "multiboot2 /boot/jumpback.elf resume=ahci:0")
     res = qemu.run(base + ["-cdrom", iso] + qemu.ahci_disk_args(image), RESTORE_TIMEOUT)
     expect_resumed(res, entry)
-    m = re.search(r"; (\d+) of (\d+) chunks checked by the second CPU", res.serial)
-    if not m or int(m.group(1)) == 0:
-        raise Failure(f"no chunk was checked by a second CPU\n{res.describe()}")
-    expect_cpus_waiting(res, 2)
+    expect_helped(res, 2)
 
 
 def test_uefi_no_bios(c):
@@ -1171,9 +1180,7 @@ def test_virtio_auto_among_other_kinds(c):
     image, entry, _ = make_image(c, "mixed", disk_args_fn=mixed_disks)
     disk, start, _ = partitioned_disk(c, "mixed-virtio.img", image, "gpt")
     res = c.restore(None, "resume=auto", disk_args=mixed_disks(disk))
-    for name in ("ahci:0", "nvme:0", "virtio:0"):
-        if not re.search(rf"^jumpback: {name}: ", res.serial, re.M):
-            raise Failure(f"the scan did not list {name}\n{res.describe()}")
+    expect_scanned(res, ("ahci:0", "nvme:0", "virtio:0"))
     if "resume=auto: the image is on virtio:0 partition 2" not in res.serial:
         raise Failure(f"auto did not find the image on the virtio disk\n{res.describe()}")
     expect_resumed(res, entry)
@@ -1472,9 +1479,7 @@ def test_ahci_and_nvme_auto(c):
         with open(path, "wb") as f:
             f.truncate(8 * MIB)
     res = c.restore(None, f"entry=0x{entry:x}", disk_args=ahci_nvme_args(blank, [blank2, core]))
-    for name in ("ahci:0", "nvme:0", "nvme:1"):
-        if not re.search(rf"^jumpback: {name}: ", res.serial, re.M):
-            raise Failure(f"the scan did not list {name}\n{res.describe()}")
+    expect_scanned(res, ("ahci:0", "nvme:0", "nvme:1"))
     if "resume=auto: the image is on nvme:1" not in res.serial:
         raise Failure(f"auto did not find the image on nvme:1\n{res.describe()}")
     expect_resumed(res, entry)
