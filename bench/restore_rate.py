@@ -15,7 +15,7 @@ The cores lay their data out as Linux's /proc/vmcore does (mkcore --page-offsets
 segment's file offset equals its physical address modulo 4 KiB). jumpback's columns are
 measured with several disk models, in the same run (--disks):
  - unthrottled: the disk image read from the host's page cache (QEMU's default). This "disk"
-   delivers 4 to 9 GiB/s, faster than real disks and about as fast as the emulated CPU can
+   delivers 6 to 12 GiB/s from 256 MiB up, faster than real disks and about as fast as the emulated CPU can
    even load the bytes (bench/hash-choice.md), so whatever the guest does per byte shows;
  - 3500MBps and 550MBps: the same disk throttled by QEMU (throttling.bps-read) to the
    sequential read rate of a PCIe 3.0 x4 NVMe disk and of a SATA SSD.
