@@ -248,8 +248,7 @@ def expect_resumed(res, snap, how):
 def expect_helper_cpu(res):
     """A verified image on a machine with more CPUs: the second CPU checked chunks, and kernel A
     still gets all its CPUs back (expect_resumed)."""
-    m = re.search(r"; (\d+) of \d+ chunks checked by the second CPU", res.serial)
-    if not m or int(m.group(1)) == 0:
+    if qemu.chunks_by_second_cpu(res.serial) == 0:
         raise Failure(f"no chunk was checked by a second CPU\n{res.describe()}")
 
 

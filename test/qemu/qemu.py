@@ -186,6 +186,15 @@ def run_cases(label, cases, check, jobs):
 RAM_LINE = re.compile(r"^jumpback:   RAM (0x[0-9a-f]+)-(0x[0-9a-f]+)$", re.M)
 
 
+HELPED_LINE = re.compile(r"; (\d+) of \d+ chunks checked by the second CPU")
+
+
+def chunks_by_second_cpu(serial):
+    """How many chunks the restore line says the second CPU checked (0 without that part)."""
+    m = HELPED_LINE.search(serial)
+    return int(m.group(1)) if m else 0
+
+
 def stub_ram(serial):
     """The usable RAM the stub printed (its `RAM 0x...-0x...` lines), as (start, end) hex
     strings; empty when it printed none."""

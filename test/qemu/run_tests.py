@@ -449,9 +449,8 @@ def expect_cpus_waiting(res, cpus):
 
 def expect_helped(res, cpus):
     """The second CPU checked chunks, and every other CPU waits for a start-up IPI after."""
-    m = re.search(r"; (\d+) of (\d+) chunks checked by the second CPU", res.serial)
-    if ("a second CPU checks chunks beside this one" not in res.serial or not m
-            or int(m.group(1)) == 0):
+    if ("a second CPU checks chunks beside this one" not in res.serial
+            or qemu.chunks_by_second_cpu(res.serial) == 0):
         raise Failure(f"-smp {cpus}: no chunk was checked by a second CPU\n{res.describe()}")
     expect_cpus_waiting(res, cpus)
 
