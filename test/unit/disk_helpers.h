@@ -122,6 +122,7 @@ struct gpt_layout {
 	u64 primary_array, backup_array, backup_header;
 	u64 first_usable, last_usable;
 	u8 disk_guid[16];
+	u32 block; /* gpt_put_header's logical block size; 0: SECTOR */
 };
 
 static inline u64 gpt_array_sectors(const struct gpt_layout *l)
@@ -195,9 +196,10 @@ static inline void gpt_fix_header_crc(u8 *h)
 static inline void gpt_put_header(u8 *disk, const struct gpt_layout *l, u64 my_lba, u64 alt_lba,
 				  u64 array_lba)
 {
-	u8 *h = disk + my_lba * SECTOR;
+	u32 bs = l->block ? l->block : SECTOR;
+	u8 *h = disk + my_lba * bs;
 
-	memset(h, 0, SECTOR);
+	memset(h, 0, bs);
 	memcpy(h, "EFI PART", 8);
 	put32(h + 8, 0x00010000);
 	put32(h + 12, GPT_HDR_SIZE);
@@ -209,8 +211,8 @@ static inline void gpt_put_header(u8 *disk, const struct gpt_layout *l, u64 my_l
 	put64(h + 72, array_lba);
 	put32(h + 80, l->count);
 	put32(h + 84, l->esize);
-	put32(h + 88, crc32_update(0, disk + array_lba * SECTOR, (size_t)l->count * l->esize));
-	gpt_fix_header_crc(h);
+	put32(h + 88, crc32_update(0, disk + array_lba * bs, (size_t)l->count * l->esize));
+	gpt_fix_header_crc_bs(h, bs);
 }
 
 /* A protective MBR and both headers (write the entries first). */

@@ -1025,25 +1025,15 @@ static int disk4k_read(void *ctx, u64 lba, u32 count, void *buf, struct jb_diag 
 	return 0;
 }
 
-/* A GPT header of a 4Kn disk at block my_lba describing the array at array_lba. */
+/* A GPT header of a 4Kn disk at block my_lba describing the array at array_lba: 128 entries
+ * of 128 bytes (4 blocks), usable blocks from 6 to the backup array. */
 static void gpt4k_header(u8 *disk, u64 blocks, u64 my_lba, u64 alt_lba, u64 array_lba)
 {
-	u8 *h = disk + my_lba * BLK4K;
+	struct gpt_layout l = { .disk_sectors = blocks, .count = 128, .esize = 128,
+				.first_usable = 6, .last_usable = blocks - 6, .block = BLK4K };
 
-	memset(h, 0, BLK4K);
-	memcpy(h, "EFI PART", 8);
-	put32(h + 8, 0x00010000);
-	put32(h + 12, GPT_HDR_SIZE);
-	put64(h + 24, my_lba);
-	put64(h + 32, alt_lba);
-	put64(h + 40, 6);          /* first usable: after the 16 KiB array at LBA 2 */
-	put64(h + 48, blocks - 6); /* last usable: before the backup array and header */
-	memset(h + 56, 0x4b, 16);
-	put64(h + 72, array_lba);
-	put32(h + 80, 128);
-	put32(h + 84, 128);
-	put32(h + 88, crc32_update(0, disk + array_lba * BLK4K, 128 * 128));
-	put32(h + 16, crc32_update(0, h, GPT_HDR_SIZE));
+	memset(l.disk_guid, 0x4b, sizeof(l.disk_guid));
+	gpt_put_header(disk, &l, my_lba, alt_lba, array_lba);
 }
 
 /* A 4Kn disk of `blocks` blocks: partition 1 "other" at 8-15, partition 2 "hibernate" at
