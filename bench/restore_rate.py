@@ -160,14 +160,14 @@ def make_core(args, tmp, size):
     return core, re.search(r"^entry=(0x[0-9a-fA-F]+)$", out, re.M).group(1), mem
 
 
-def measure(args, tmp, size, core, entry, mem, model, image=None):
-    """Median times in ms for each column on one core of about size MiB with one disk model;
-    NaN where skipped. Returns the row and the jumpback image (made on the first run)."""
+def measure(args, tmp, size, core, entry, mem, model, first_model, image=None):
+    """Median times in ms for each column on one core of about size MiB with one disk model
+    (the BIOS, GRUB and driver columns with the first model only); NaN where skipped. Returns
+    the row and the jumpback image (made on the first run)."""
     disk_mib = os.path.getsize(core) / (1 << 20)
     stub = os.path.join(args.build, "jumpback.elf")
     done = r"^jbtest: (PASS|FAIL)"
     runs = {c: [] for c in COLUMNS + DRIVER_COLUMNS}
-    first_model = model == args.disks.split(",")[0]
     grub = first_model and not args.no_grub and disk_mib <= GRUB_MAX_MIB
 
     def stub_run(disk_args, cmdline, word, until=done):
@@ -263,7 +263,8 @@ def main():
             core, entry, mem = make_core(args, tmp, size)
             image = None
             for model in models:
-                row, image = measure(args, tmp, size, core, entry, mem, model, image)
+                row, image = measure(args, tmp, size, core, entry, mem, model,
+                                     model == models[0], image)
                 rows.append(row)
                 print_row(rows[-1])
                 print_drivers(rows[-1])
