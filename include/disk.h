@@ -24,6 +24,8 @@ struct disk_ops {
 	 */
 	void (*read_submit)(struct disk *dk, u64 lba, u32 count, u64 phys);
 	int (*read_wait)(struct disk *dk, struct jb_diag *d);
+	/* Whether read_wait would return at once (the read finished, or failed); no waiting. */
+	bool (*read_ready)(struct disk *dk);
 	/* Stops all device DMA so nothing can write into kernel A after the hand-off. */
 	void (*quiesce)(struct disk *dk);
 };
@@ -70,6 +72,12 @@ struct disk_req {
  * (disk_read_bytes) here. 0 or -JB_E*.
  */
 int disk_read_start(struct disk *dk, struct disk_req *r, struct jb_diag *d);
+
+/*
+ * Whether r has landed, or failed, so that disk_read_finish will not wait; it does not wait
+ * itself, so the caller can work while the disk reads.
+ */
+bool disk_read_landed(struct disk *dk, const struct disk_req *r);
 
 /* Waits for r; an error is retried synchronously like disk_read_sectors. 0 or -JB_E*. */
 int disk_read_finish(struct disk *dk, struct disk_req *r, struct jb_diag *d);

@@ -252,6 +252,13 @@ static void ahci_submit(u8 command, bool write, u64 lba, u32 count, u64 phys, u3
 	port_write(port, PX_CI, 1u);
 }
 
+/* Whether the submitted command finished or failed (§5.3.2: its PxCI bit clear, or PxIS errors). */
+static bool ahci_settled(u32 port, u32 *is)
+{
+	*is = port_read(port, PX_IS);
+	return (*is & PX_IS_ERRORS) || !(port_read(port, PX_CI) & 1u);
+}
+
 /* Waits for the submitted command: 0, or -JB_E* after recovering the port. */
 static int ahci_wait(struct jb_diag *d)
 {
@@ -259,12 +266,7 @@ static int ahci_wait(struct jb_diag *d)
 	struct deadline dl = deadline_in_ms(AHCI_CMD_TIMEOUT_MS);
 	u32 is;
 
-	for (;;) {
-		is = port_read(port, PX_IS);
-		if (is & PX_IS_ERRORS)
-			break;
-		if (!(port_read(port, PX_CI) & 1u))
-			break;
+	while (!ahci_settled(port, &is)) {
 		if (deadline_passed(dl)) {
 			ahci_port_recover(port);
 			return diag_fail(d, -JB_ETIMEDOUT,
@@ -328,6 +330,14 @@ static int ahci_read_wait(struct disk *dk, struct jb_diag *d)
 	return ahci_wait(d);
 }
 
+static bool ahci_read_ready(struct disk *dk)
+{
+	u32 is;
+
+	(void)dk;
+	return ahci_settled(host.port, &is);
+}
+
 static void ahci_select(struct ahci_ctrl *c)
 {
 	host.ctrl = c;
@@ -363,6 +373,7 @@ static const struct disk_ops ahci_ops = {
 	.write = ahci_write,
 	.read_submit = ahci_read_submit,
 	.read_wait = ahci_read_wait,
+	.read_ready = ahci_read_ready,
 	.quiesce = ahci_quiesce,
 };
 

@@ -186,6 +186,11 @@ int disk_read_start(struct disk *dk, struct disk_req *r, struct jb_diag *d)
 	return 0;
 }
 
+bool disk_read_landed(struct disk *dk, const struct disk_req *r)
+{
+	return !r->queued || dk->ops->read_ready(dk);
+}
+
 int disk_read_finish(struct disk *dk, struct disk_req *r, struct jb_diag *d)
 {
 	u64 lba, dest;

@@ -500,22 +500,28 @@ static const char *op_name(u8 op)
 }
 
 /* Waits for every command of the request; the first failure is reported with its LBA. */
+/* Takes every completion posted so far; whether the request's commands are all done. */
+static bool io_collect(struct nvme_ctrl *c)
+{
+	struct nvme_cqe done;
+	bool all = true;
+
+	while (cq_take(c, &iocq, &done))
+		if (done.cid < ncmds && !cmds[done.cid].done) {
+			cmds[done.cid].done = true;
+			cmds[done.cid].sf = done.status >> 1;
+		}
+	for (u32 i = 0; i < ncmds; i++)
+		all = all && cmds[i].done;
+	return all;
+}
+
 static int io_wait(struct jb_diag *d)
 {
 	struct nvme_ctrl *c = &ctrls[nss[open_ns].ctrl];
 	struct deadline dl = deadline_in_ms(NVME_CMD_TIMEOUT_MS);
-	u32 left = ncmds;
-	struct nvme_cqe done;
 
-	while (left) {
-		if (cq_take(c, &iocq, &done)) {
-			if (done.cid < ncmds && !cmds[done.cid].done) {
-				cmds[done.cid].done = true;
-				cmds[done.cid].sf = done.status >> 1;
-				left--;
-			}
-			continue;
-		}
+	while (!io_collect(c)) {
 		if (deadline_passed(dl) || (reg_read(c, NVME_REG_CSTS) & NVME_CSTS_CFS)) {
 			u32 csts = reg_read(c, NVME_REG_CSTS);
 			const struct nvme_cmd *late = cmds;
@@ -588,6 +594,12 @@ static void nvme_read_submit(struct disk *dk, u64 lba, u32 count, u64 phys)
 		io_submit(NVME_CMD_READ, lba, count, phys);
 }
 
+static bool nvme_read_ready(struct disk *dk)
+{
+	(void)dk;
+	return submit_error || io_collect(&ctrls[nss[open_ns].ctrl]);
+}
+
 static int nvme_read_wait(struct disk *dk, struct jb_diag *d)
 {
 	(void)dk;
@@ -634,6 +646,7 @@ static const struct disk_ops nvme_ops = {
 	.write = nvme_write,
 	.read_submit = nvme_read_submit,
 	.read_wait = nvme_read_wait,
+	.read_ready = nvme_read_ready,
 	.quiesce = nvme_quiesce,
 };
 

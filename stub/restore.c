@@ -1,7 +1,9 @@
 /* Executes the restore plan (include/plan.h) against the disk, printing progress. */
 #include "restore.h"
 
+#include "checkq.h"
 #include "console.h"
+#include "errors.h"
 #include "jbimage.h"
 #include "physmem.h"
 #include "smp.h"
@@ -44,16 +46,9 @@ void restore_print_plan(const struct plan *p)
 /*
  * Hashing segment data as it lands, one XXH64 per 16 MiB chunk of each segment's file data
  * (docs/image-format.md): ops of a segment come in file order (lib/plan.c), so the data of
- * one segment is fed front to back and a chunk is compared as soon as its last byte landed.
- * Bytes that stay where they landed until the restore ends (placement reads) are noted as
- * extents and hashed when their chunk is complete: by the helper CPU when it is free
- * (include/smp.h), else here. Bytes in a reused buffer are hashed at once.
+ * one segment is fed front to back into the check queue (include/checkq.h), which the boot
+ * CPU works through while the disk reads and hands whole chunks to the helper CPU.
  */
-struct chunk_ref {
-	u32 seg, k, entry; /* segment, chunk in the segment, hash table entry */
-	u64 start, end;    /* the chunk's bytes in the segment's file data */
-};
-
 struct verify {
 	const u64 *want; /* the hash table; NULL: no check */
 	const struct elf_core *core;
@@ -62,90 +57,56 @@ struct verify {
 	u32 seg;         /* being hashed, or UINT32_MAX */
 	u32 first;       /* the segment's first chunk in the table */
 	u64 pos;         /* bytes of the segment's file data landed so far */
-	struct xxh64 h;  /* the current chunk's, over its bytes before ext[] */
-	struct smp_extent ext[SMP_JOB_EXTENTS]; /* its landed bytes not hashed yet */
-	u32 next;
-	bool helper;             /* the helper CPU runs */
-	bool helper_busy;        /* with chunk `helping` */
-	struct chunk_ref helping;
-	struct restore_stats *st;
+	struct checkq q;
 };
 
-static int verify_compare(const struct verify *v, const struct chunk_ref *c, u64 got,
-			  bool by_helper, struct jb_diag *d)
+static const struct checkq_ops verify_ops = {
+	.hash = phys_hash,
+	.helper_idle = smp_idle,
+	.helper_post = smp_post,
+	.helper_wait = smp_wait,
+	.helper_timeout_ms = RESTORE_HELPER_TIMEOUT_MS,
+};
+
+/* The message for a failed check (rc from the queue). */
+static int verify_error(const struct verify *v, int rc, struct jb_diag *d)
 {
+	const struct checkq *q = &v->q;
+	const struct checkq_chunk *c = &q->bad;
 	const struct elf_seg *s = &v->core->seg[c->seg];
 	u64 disk = v->base_byte + s->offset;
 
-	if (got == v->want[c->entry])
-		return 0;
-	return diag_fail(d, -JB_EMISMATCH,
+	if (rc == -JB_ETIMEDOUT)
+		return diag_fail(d, rc,
+				 "segment %u chunk %u: the second CPU did not finish checking it in %u"
+				 " ms; boot with nosmp to check on one CPU",
+				 c->seg, c->k, RESTORE_HELPER_TIMEOUT_MS);
+	if (rc != -JB_EMISMATCH)
+		return diag_fail(d, rc, "internal: the check queue failed (%s)", jb_strerror(rc));
+	return diag_fail(d, rc,
 			 "segment %u (phdr %u) chunk %u (table entry %u)%s: data checksum mismatch in"
 			 " bytes 0x%llx-0x%llx of the segment, physical 0x%llx-0x%llx, disk LBA"
 			 " %llu-%llu (table 0x%016llx, read 0x%016llx); the image is damaged: write"
 			 " it again",
 			 c->seg, s->phdr_index, c->k, c->entry,
-			 by_helper ? ", checked by the second CPU" : "", (unsigned long long)c->start,
-			 (unsigned long long)c->end, (unsigned long long)(s->paddr + c->start),
+			 q->bad_by_helper ? ", checked by the second CPU" : "",
+			 (unsigned long long)c->start, (unsigned long long)c->end,
+			 (unsigned long long)(s->paddr + c->start),
 			 (unsigned long long)(s->paddr + c->end),
 			 (unsigned long long)((disk + c->start) / v->sector_size),
 			 (unsigned long long)((disk + c->end - 1) / v->sector_size),
-			 (unsigned long long)v->want[c->entry], (unsigned long long)got);
+			 (unsigned long long)q->bad_want, (unsigned long long)q->bad_got);
 }
 
-/* Hashes the noted extents into v->h. */
-static void verify_flush(struct verify *v)
-{
-	for (u32 i = 0; i < v->next; i++)
-		phys_hash(&v->h, v->ext[i].addr, v->ext[i].len);
-	v->next = 0;
-}
-
-/* The helper's chunk, once it is done (or, with wait, when it is). */
-static int verify_collect(struct verify *v, bool wait, struct jb_diag *d)
-{
-	u64 got;
-
-	if (!v->helper_busy || (!wait && !smp_idle()))
-		return 0;
-	if (!smp_wait(&got, RESTORE_HELPER_TIMEOUT_MS))
-		return diag_fail(d, -JB_ETIMEDOUT,
-				 "segment %u chunk %u: the second CPU did not finish checking it in %u"
-				 " ms; boot with nosmp to check on one CPU",
-				 v->helping.seg, v->helping.k, RESTORE_HELPER_TIMEOUT_MS);
-	v->helper_busy = false;
-	return verify_compare(v, &v->helping, got, true, d);
-}
-
-/* The chunk that ends at v->pos is complete: check it, or hand it over, and start the next. */
+/* The chunk that ends at v->pos is complete: into the queue with its table entry. */
 static int verify_chunk_end(struct verify *v, struct jb_diag *d)
 {
 	u64 start = (v->pos - 1) / JBI_CHUNK_SIZE * JBI_CHUNK_SIZE;
 	u32 k = (u32)(start / JBI_CHUNK_SIZE);
-	struct chunk_ref c = { v->seg, k, v->first + k, start, v->pos };
-	int rc = verify_collect(v, false, d);
+	struct checkq_chunk c = { v->seg, k, v->first + k, start, v->pos };
+	int rc = checkq_close(&v->q, &c, v->want[c.entry]);
 
-	if (rc)
-		return rc;
-	v->st->chunks++;
-	if (v->helper && !v->helper_busy && v->next && smp_idle()) {
-		smp_post(&v->h, v->ext, v->next);
-		v->helping = c;
-		v->helper_busy = true;
-		v->st->helper_chunks++;
-		for (u32 i = 0; i < v->next; i++)
-			if (v->ext[i].addr + v->ext[i].len > (1ull << 32)) {
-				v->st->helper_high++;
-				break;
-			}
-		rc = 0;
-	} else {
-		verify_flush(v);
-		rc = verify_compare(v, &c, xxh64_final(&v->h), false, d);
-	}
-	v->next = 0;
-	xxh64_init(&v->h, 0);
-	return rc;
+	return rc ? verify_error(v, rc, d) : 0;
 }
 
 /*
@@ -157,14 +118,10 @@ static int verify_feed(struct verify *v, u64 addr, u32 n, bool stable, struct jb
 	while (n) {
 		u32 room = JBI_CHUNK_SIZE - (u32)(v->pos % JBI_CHUNK_SIZE);
 		u32 k = n < room ? n : room;
-		int rc;
+		int rc = checkq_add(&v->q, addr, k, stable);
 
-		if (!stable || v->next == SMP_JOB_EXTENTS)
-			verify_flush(v);
-		if (stable)
-			v->ext[v->next++] = (struct smp_extent){ addr, k };
-		else
-			phys_hash(&v->h, addr, k);
+		if (rc)
+			return verify_error(v, rc, d);
 		v->pos += k;
 		addr += k;
 		n -= k;
@@ -207,7 +164,6 @@ static int verify_enter(struct verify *v, const struct plan_op *op, struct jb_di
 		v->first = 0;
 		for (u32 i = 0; i < op->seg; i++)
 			v->first += (u32)jbi_seg_chunks(v->core->seg[i].filesz);
-		xxh64_init(&v->h, 0);
 	}
 	if (op->file_off != v->core->seg[op->seg].offset + v->pos)
 		return diag_fail(d, -JB_EMISMATCH,
@@ -216,6 +172,22 @@ static int verify_enter(struct verify *v, const struct plan_op *op, struct jb_di
 				 op->seg, (unsigned long long)op->file_off,
 				 (unsigned long long)v->pos);
 	return 0;
+}
+
+/*
+ * While read r is under way, the boot CPU checks what landed before, a slice at a time, and
+ * looks at the disk between slices, so the next read starts as soon as this one lands.
+ */
+static int verify_while_reading(const struct restore_src *src, const struct disk_req *r,
+				struct verify *v, struct jb_diag *d)
+{
+	u64 t0 = timer_now_us();
+	int rc = 0;
+
+	while (v->want && !disk_read_landed(src->dk, r) && (rc = checkq_step(&v->q)) > 0)
+		;
+	src->stats->hash_us += timer_now_us() - t0;
+	return rc < 0 ? verify_error(v, rc, d) : 0;
 }
 
 struct progress {
@@ -267,7 +239,10 @@ static int piece_start(const struct restore_src *src, const struct plan_op *op, 
 	return disk_read_start(src->dk, r, io);
 }
 
-/* Piece r has landed (stable: in place, not in a dry run's reused scratch): check it, count it. */
+/*
+ * Piece r has landed (stable: in place, not in a dry run's reused scratch): into the check
+ * queue, and counted.
+ */
 static int piece_done(const struct disk_req *r, bool stable, struct progress *pr,
 		      struct verify *v, struct restore_stats *st, struct jb_diag *d)
 {
@@ -281,10 +256,10 @@ static int piece_done(const struct disk_req *r, bool stable, struct progress *pr
 }
 
 /*
- * A placement read, piece by piece (RESTORE_CHUNK): piece i+1 is on its way from the disk
- * while piece i is hashed (DESIGN.md §8), so a verified restore runs at the pace of the slower
- * of the two instead of their sum. One read is in flight at a time (include/disk.h). A dry
- * run with scratch RAM issues the very same reads into it.
+ * A placement read, piece by piece (RESTORE_CHUNK): while piece i+1 is on its way from the
+ * disk, the boot CPU checks what landed before it (DESIGN.md §8), so a verified restore runs
+ * at the pace of the slower of the two instead of their sum. One read is in flight at a time
+ * (include/disk.h). A dry run with scratch RAM issues the very same reads into it.
  */
 static int restore_read(const struct restore_src *src, const struct plan_op *op, bool dryrun,
 			struct progress *pr, struct verify *v, struct jb_diag *d)
@@ -300,6 +275,11 @@ static int restore_read(const struct restore_src *src, const struct plan_op *op,
 		bool more = started < op->len;
 
 		bad = cur;
+		rc = verify_while_reading(src, cur, v, d);
+		if (rc) {
+			disk_read_abandon(src->dk, cur);
+			return rc;
+		}
 		u64 t0 = timer_now_us();
 
 		rc = disk_read_finish(src->dk, cur, &io);
@@ -387,8 +367,10 @@ int restore_run(const struct restore_src *src, const struct plan *p, bool dryrun
 	struct progress pr = { 0 };
 	struct verify v = { .want = src->chunk_hash, .core = src->core,
 			    .base_byte = src->base_byte, .sector_size = src->dk->sector_size,
-			    .seg = UINT32_MAX, .helper = src->helper, .st = src->stats };
+			    .seg = UINT32_MAX };
 	int rc;
+
+	checkq_init(&v.q, &verify_ops, src->helper);
 
 	for (u32 i = 0; i < p->nops; i++)
 		pr.total += p->op[i].len;
@@ -402,9 +384,12 @@ int restore_run(const struct restore_src *src, const struct plan *p, bool dryrun
 	rc = verify_finish(&v, d);
 	u64 t0 = timer_now_us();
 
-	if (rc == 0)
-		rc = verify_collect(&v, true, d);
+	if (rc == 0 && v.want && (rc = checkq_drain(&v.q)))
+		rc = verify_error(&v, rc, d);
 	src->stats->hash_us += timer_now_us() - t0;
+	src->stats->chunks = v.q.chunks;
+	src->stats->helper_chunks = v.q.helper_chunks;
+	src->stats->helper_high = v.q.helper_high;
 	if (rc || !v.want)
 		return rc;
 	/* Every segment with file data must have been read and checked (it has chunks). */

@@ -45,7 +45,7 @@ static uintptr_t lapic; /* the local APIC's registers; 0 while no helper runs */
 /* One chunk at a time: the boot CPU writes it and bumps posted, the helper bumps done. */
 static struct {
 	struct xxh64 state;
-	struct smp_extent ext[SMP_JOB_EXTENTS];
+	struct checkq_extent ext[CHECKQ_EXTENTS];
 	u32 n;
 	u64 hash;
 } job;
@@ -151,7 +151,7 @@ bool smp_idle(void)
 	return lapic && job_posted == job_done;
 }
 
-void smp_post(const struct xxh64 *state, const struct smp_extent *ext, u32 n)
+void smp_post(const struct xxh64 *state, const struct checkq_extent *ext, u32 n)
 {
 	job.state = *state;
 	for (u32 i = 0; i < n; i++)

@@ -546,21 +546,29 @@ static void vblk_restart(void)
 }
 
 /* Waits until every request of the batch is back; 0 or -JB_ETIMEDOUT (device reset). */
+/* Takes every used buffer returned so far; the first slot still pending, or dev.slots. */
+static u32 vblk_collect(void)
+{
+	int head;
+	u32 written, first_pending = dev.slots;
+
+	while (virtq_next_used(&dev.vq, &head, &written))
+		for (u32 i = 0; i < dev.slots; i++)
+			if (slot[i].issued && slot[i].head == head)
+				slot[i].done = true;
+	for (u32 i = dev.slots; i-- > 0;)
+		if (!slot[i].done)
+			first_pending = i;
+	return first_pending;
+}
+
 static int vblk_wait_all(struct jb_diag *d)
 {
 	struct deadline dl = deadline_in_ms(VBLK_CMD_TIMEOUT_MS);
 
 	for (;;) {
-		int head;
-		u32 written, first_pending = dev.slots;
+		u32 first_pending = vblk_collect();
 
-		while (virtq_next_used(&dev.vq, &head, &written))
-			for (u32 i = 0; i < dev.slots; i++)
-				if (slot[i].issued && slot[i].head == head)
-					slot[i].done = true;
-		for (u32 i = dev.slots; i-- > 0;)
-			if (!slot[i].done)
-				first_pending = i;
 		if (first_pending == dev.slots)
 			return 0;
 		if (deadline_passed(dl)) {
@@ -675,6 +683,12 @@ static int vblk_read_wait(struct disk *dk, struct jb_diag *d)
 	return vblk_wait(d);
 }
 
+static bool vblk_read_ready(struct disk *dk)
+{
+	(void)dk;
+	return vblk_collect() == dev.slots;
+}
+
 static void vblk_quiesce(struct disk *dk)
 {
 	(void)dk;
@@ -690,6 +704,7 @@ static const struct disk_ops vblk_ops = {
 	.write = vblk_write,
 	.read_submit = vblk_read_submit,
 	.read_wait = vblk_read_wait,
+	.read_ready = vblk_read_ready,
 	.quiesce = vblk_quiesce,
 };
 
