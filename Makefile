@@ -81,8 +81,9 @@ $(BUILD)/unit/%: $(BUILD)/host/test/unit/%.o $(LIB_HOST_OBJ)
 	@echo "  HOSTLD  $@"
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -lcmocka $(UNIT_LIBS)
 
-# test_xxh64 compares lib/xxh64.c with Debian's libxxhash.
-$(BUILD)/unit/test_xxh64: UNIT_LIBS := -lxxhash
+# test_xxh64 compares lib/xxh64.c with Debian's libxxhash; test_checkq takes its expected
+# chunk hashes from it.
+$(BUILD)/unit/test_xxh64 $(BUILD)/unit/test_checkq: UNIT_LIBS := -lxxhash
 
 # The tools kernels A and B run (`make static-tools`): jbwrite and jbjump static, -O2, no
 # sanitizers, so they run under busybox with no shared libraries.

@@ -124,14 +124,14 @@ static int open_entry(struct checkq *q)
 				q->open = (int)i;
 				return 0;
 			}
+		/* A full queue holds closed chunks with bytes left (a closed chunk with none is
+		   finished at once), so each step frees one or gets closer to. */
 		int rc = checkq_step(q);
 
-		if (rc == 0 && q->helping < 0)
-			return -JB_EINVAL; /* cannot happen: a full queue holds closed chunks */
-		if (rc == 0)
-			rc = collect(q, true);
 		if (rc < 0)
 			return rc;
+		if (rc == 0)
+			return -JB_EINVAL; /* cannot happen */
 	}
 }
 
