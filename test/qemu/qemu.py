@@ -54,15 +54,25 @@ def _kill(proc):
         proc.wait()
 
 
-def run(args, timeout, until=None, marks=None):
+# SeaBIOS's first line on its debug port (0x402): the emulated machine is powered on.
+FIRMWARE_STARTS = r"^SeaBIOS \(version"
+
+
+def run(args, timeout, until=None, marks=None, firmware_log=False):
     """Runs QEMU with serial to a file. Stops it when it exits, when `until` (a regex) shows up
     on serial, or after `timeout` seconds. Only the process started here is ever killed.
     marks ({name: regex}, for benchmarks) notes when each regex first shows up on serial, to
-    within the 50 ms poll."""
+    within the 50 ms poll. firmware_log: the firmware's debug port (isa-debugcon at 0x402)
+    writes into the same file, ahead of the serial port's output (FIRMWARE_STARTS)."""
     seen = {}
     with tempfile.TemporaryDirectory(prefix="jbq-") as tmp:
         serial_path = os.path.join(tmp, "serial.txt")
-        cmd = [QEMU] + args + ["-serial", f"file:{serial_path}", "-monitor", "none"]
+        if firmware_log:
+            out = ["-chardev", f"file,id=jbout,path={serial_path},mux=on", "-serial",
+                   "chardev:jbout", "-device", "isa-debugcon,iobase=0x402,chardev=jbout"]
+        else:
+            out = ["-serial", f"file:{serial_path}"]
+        cmd = [QEMU] + args + out + ["-monitor", "none"]
         start = time.monotonic()
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE)
