@@ -257,6 +257,23 @@ def raw_cases(c, base, entry, ram):
     elf_case("duplicate PT_LOAD zero-fills data", lambda m: m.set_phdr(dup[0], filesz=0),
              f"segment {dup[1]} zero-fills 0x{paddr + z:x}, where an earlier segment holds data"
              f" (0x{old[z]:02x})")
+    # The same deep inside the data, past the scans' first 32-byte blocks, at an odd offset.
+    deep = min(filesz, dup[5]) - 0x35
+    assert deep > 0x100, "the duplicate segment is too short for the deep cases"
+
+    def flip_deep(m):
+        m.b[dup[3] + deep] ^= 0x5a
+    elf_case("duplicate PT_LOAD differing in one byte deep inside", flip_deep,
+             f"segment {dup[1]} overlaps an earlier segment at 0x{paddr + deep:x} but holds"
+             f" different data (0x{old[deep] ^ 0x5a:02x}, earlier 0x{old[deep]:02x})")
+
+    def zero_head(m):
+        m.b[off:off + deep] = bytes(deep)
+        m.b[off + deep] |= 1
+        m.set_phdr(dup[0], filesz=0)
+    elf_case("duplicate PT_LOAD zero-fills data deep inside", zero_head,
+             f"segment {dup[1]} zero-fills 0x{paddr + deep:x}, where an earlier segment holds"
+             f" data (0x{old[deep] | 1:02x})")
     many = build_elf64([(0x2000000 + i * 0x1000, bytes([i & 0xff]) * 16, 0x1000)
                         for i in range(513)])
     cases.append(Case("raw 513 PT_LOAD segments", lambda p: write(p, many),
