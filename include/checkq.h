@@ -66,8 +66,10 @@ struct checkq {
 	u64 bad_want, bad_got;
 	bool bad_by_helper;
 	u32 chunks;        /* chunks checked */
-	u32 helper_chunks; /* of which by the helper */
+	u32 helper_chunks; /* of which finished by the helper */
 	u32 helper_high;   /* of those, with bytes above 4 GiB */
+	u64 bytes;         /* bytes noted */
+	u64 helper_bytes;  /* of which hashed by the helper (the rest of a chunk it was given) */
 };
 
 void checkq_init(struct checkq *q, const struct checkq_ops *ops, bool helper);

@@ -88,11 +88,13 @@ static bool dispatch(struct checkq *q)
 	q->ops->helper_post(&e->h, &e->ext[e->done], e->n - e->done);
 	e->state = CHECKQ_HELPER;
 	q->helping = (int)(e - q->e);
-	for (u32 i = e->done; i < e->n; i++)
-		if (e->ext[i].addr + e->ext[i].len > FOUR_GIB) {
-			q->helper_high++;
-			break;
-		}
+	bool high = false;
+
+	for (u32 i = e->done; i < e->n; i++) {
+		q->helper_bytes += e->ext[i].len;
+		high = high || e->ext[i].addr + e->ext[i].len > FOUR_GIB;
+	}
+	q->helper_high += high;
 	return true;
 }
 
@@ -141,6 +143,7 @@ int checkq_add(struct checkq *q, u64 addr, u32 len, bool stable)
 
 	if (len == 0)
 		return 0;
+	q->bytes += len;
 	if (q->open < 0 && (rc = open_entry(q)))
 		return rc;
 	struct checkq_entry *e = &q->e[q->open];

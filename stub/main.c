@@ -452,11 +452,15 @@ void jb_main(u32 magic, u32 mbi_addr)
 		(unsigned long long)(us / 1000),
 		(unsigned long long)(us ? (bytes >> 10) * 1000000 / us >> 10 : 0),
 		(unsigned long long)(stats.hash_us / 1000), (unsigned long long)(stats.wait_us / 1000));
-	if (helper)
-		kprintf("; %u of %u chunks checked by the second CPU", stats.helper_chunks,
-			stats.chunks);
-	if (stats.helper_high)
-		kprintf(", %u of them above 4 GiB", stats.helper_high);
+	if (helper) {
+		kprintf("; %llu of %llu MiB checked by the second CPU (%u of %u chunks finished"
+			" there",
+			(unsigned long long)(stats.helper_bytes >> 20),
+			(unsigned long long)(stats.bytes >> 20), stats.helper_chunks, stats.chunks);
+		if (stats.helper_high)
+			kprintf(", %u of them above 4 GiB", stats.helper_high);
+		kprintf(")");
+	}
 	kprintf(")\n");
 	if (opts.dryrun) {
 		kprintf("dryrun: image checked; would jump to 0x%08llx (%u-bit); no image byte was"

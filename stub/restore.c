@@ -390,6 +390,8 @@ int restore_run(const struct restore_src *src, const struct plan *p, bool dryrun
 	src->stats->chunks = v.q.chunks;
 	src->stats->helper_chunks = v.q.helper_chunks;
 	src->stats->helper_high = v.q.helper_high;
+	src->stats->bytes = v.q.bytes;
+	src->stats->helper_bytes = v.q.helper_bytes;
 	if (rc || !v.want)
 		return rc;
 	/* Every segment with file data must have been read and checked (it has chunks). */

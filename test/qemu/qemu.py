@@ -196,13 +196,20 @@ def run_cases(label, cases, check, jobs):
 RAM_LINE = re.compile(r"^jumpback:   RAM (0x[0-9a-f]+)-(0x[0-9a-f]+)$", re.M)
 
 
-HELPED_LINE = re.compile(r"; (\d+) of \d+ chunks checked by the second CPU")
+HELPED_LINE = re.compile(r"; (\d+) of (\d+) MiB checked by the second CPU \((\d+) of \d+ chunks"
+                         r" finished there")
 
 
 def chunks_by_second_cpu(serial):
-    """How many chunks the restore line says the second CPU checked (0 without that part)."""
+    """How many chunks the restore line says the second CPU finished (0 without that part)."""
     m = HELPED_LINE.search(serial)
-    return int(m.group(1)) if m else 0
+    return int(m.group(3)) if m else 0
+
+
+def mib_by_second_cpu(serial):
+    """(MiB the second CPU checked, MiB checked in all) from the restore line, or None."""
+    m = HELPED_LINE.search(serial)
+    return (int(m.group(1)), int(m.group(2))) if m else None
 
 
 def stub_ram(serial):

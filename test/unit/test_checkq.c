@@ -53,6 +53,7 @@ static struct {
 	u32 polls_left;
 	bool hang;        /* helper_wait times out */
 	u32 posts, high_posts;
+	u64 posted_bytes; /* the bytes of every job */
 	u32 last_timeout_ms;
 	u32 overtaken;    /* boot CPU hashes of later bytes while the helper held earlier ones */
 } helper;
@@ -87,11 +88,13 @@ static void fake_post(const struct xxh64 *h, const struct checkq_extent *ext, u3
 	helper.lo = ext[0].addr;
 	helper.polls_left = helper.slowness;
 	helper.posts++;
-	for (u32 i = 0; i < n; i++)
-		if (ext[i].addr + ext[i].len > FOUR_GIB) {
-			helper.high_posts++;
-			break;
-		}
+	bool high = false;
+
+	for (u32 i = 0; i < n; i++) {
+		helper.posted_bytes += ext[i].len;
+		high = high || ext[i].addr + ext[i].len > FOUR_GIB;
+	}
+	helper.high_posts += high;
 }
 
 static bool fake_wait(u64 *hash, u32 timeout_ms)
@@ -228,8 +231,15 @@ static void expect_clean(const struct scenario *s, bool with_helper)
 		fail_msg("%u chunks: rc %d (chunk %u, want 0x%016llx got 0x%016llx)", s->n, s->rc,
 			 s->q.bad.k, (unsigned long long)s->q.bad_want,
 			 (unsigned long long)s->q.bad_got);
+	u64 bytes = 0;
+
+	for (u32 c = 0; c < s->n; c++)
+		bytes += s->len[c];
 	assert_int_equal(s->q.chunks, s->n);
+	assert_int_equal(s->q.bytes, bytes);
 	assert_int_equal(s->q.helper_chunks, with_helper ? helper.posts : 0);
+	assert_int_equal(s->q.helper_bytes, helper.posted_bytes);
+	assert_true(s->q.helper_bytes <= bytes);
 	assert_int_equal(s->q.helper_high, helper.high_posts);
 	assert_false(helper.busy);
 }
