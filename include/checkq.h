@@ -41,6 +41,15 @@ struct checkq_ops {
 	u32 helper_timeout_ms;
 };
 
+/* What the queue did, for the restore line (stub/main.c). */
+struct checkq_stats {
+	u32 chunks;        /* chunks checked */
+	u32 helper_chunks; /* of which finished by the helper */
+	u32 helper_high;   /* of those, with bytes above 4 GiB (the helper's own window) */
+	u64 bytes;         /* bytes noted */
+	u64 helper_bytes;  /* of which hashed by the helper (the rest of a chunk it was given) */
+};
+
 enum checkq_state { CHECKQ_FREE, CHECKQ_OPEN, CHECKQ_CLOSED, CHECKQ_HELPER };
 
 struct checkq_entry {
@@ -65,11 +74,7 @@ struct checkq {
 	struct checkq_chunk bad;
 	u64 bad_want, bad_got;
 	bool bad_by_helper;
-	u32 chunks;        /* chunks checked */
-	u32 helper_chunks; /* of which finished by the helper */
-	u32 helper_high;   /* of those, with bytes above 4 GiB */
-	u64 bytes;         /* bytes noted */
-	u64 helper_bytes;  /* of which hashed by the helper (the rest of a chunk it was given) */
+	struct checkq_stats st;
 };
 
 void checkq_init(struct checkq *q, const struct checkq_ops *ops, bool helper);

@@ -2,6 +2,7 @@
 #ifndef JB_RESTORE_H
 #define JB_RESTORE_H
 
+#include "checkq.h"
 #include "diag.h"
 #include "disk.h"
 #include "elfcore.h"
@@ -33,11 +34,7 @@ struct restore_src {
 struct restore_stats {
 	u64 hash_us;       /* checking pieces that had landed (XXH64), here or by the helper */
 	u64 wait_us;       /* waiting for the disk with nothing left to check */
-	u32 chunks;        /* chunks checked */
-	u32 helper_chunks; /* of which finished by the helper CPU */
-	u32 helper_high;   /* of those, with bytes above 4 GiB (the helper's own window) */
-	u64 bytes;         /* bytes checked */
-	u64 helper_bytes;  /* of which by the helper CPU */
+	struct checkq_stats check; /* the check queue's counts */
 };
 
 /* The longest the helper may take over one 16 MiB chunk before the restore gives up. */

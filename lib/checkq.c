@@ -14,7 +14,7 @@ void checkq_init(struct checkq *q, const struct checkq_ops *ops, bool helper)
 static int finish(struct checkq *q, struct checkq_entry *e, u64 got, bool by_helper)
 {
 	e->state = CHECKQ_FREE;
-	q->chunks++;
+	q->st.chunks++;
 	if (got == e->want)
 		return 0;
 	q->bad = e->id;
@@ -72,7 +72,7 @@ static int collect(struct checkq *q, bool wait)
 		return -JB_ETIMEDOUT;
 	}
 	q->helping = -1;
-	q->helper_chunks++;
+	q->st.helper_chunks++;
 	return finish(q, e, got, true);
 }
 
@@ -91,10 +91,10 @@ static bool dispatch(struct checkq *q)
 	bool high = false;
 
 	for (u32 i = e->done; i < e->n; i++) {
-		q->helper_bytes += e->ext[i].len;
+		q->st.helper_bytes += e->ext[i].len;
 		high = high || e->ext[i].addr + e->ext[i].len > FOUR_GIB;
 	}
-	q->helper_high += high;
+	q->st.helper_high += high;
 	return true;
 }
 
@@ -143,7 +143,7 @@ int checkq_add(struct checkq *q, u64 addr, u32 len, bool stable)
 
 	if (len == 0)
 		return 0;
-	q->bytes += len;
+	q->st.bytes += len;
 	if (q->open < 0 && (rc = open_entry(q)))
 		return rc;
 	struct checkq_entry *e = &q->e[q->open];

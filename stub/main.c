@@ -455,10 +455,11 @@ void jb_main(u32 magic, u32 mbi_addr)
 	if (helper) {
 		kprintf("; %llu of %llu MiB checked by the second CPU (%u of %u chunks finished"
 			" there",
-			(unsigned long long)(stats.helper_bytes >> 20),
-			(unsigned long long)(stats.bytes >> 20), stats.helper_chunks, stats.chunks);
-		if (stats.helper_high)
-			kprintf(", %u of them above 4 GiB", stats.helper_high);
+			(unsigned long long)(stats.check.helper_bytes >> 20),
+			(unsigned long long)(stats.check.bytes >> 20), stats.check.helper_chunks,
+			stats.check.chunks);
+		if (stats.check.helper_high)
+			kprintf(", %u of them above 4 GiB", stats.check.helper_high);
 		kprintf(")");
 	}
 	kprintf(")\n");

@@ -387,11 +387,7 @@ int restore_run(const struct restore_src *src, const struct plan *p, bool dryrun
 	if (rc == 0 && v.want && (rc = checkq_drain(&v.q)))
 		rc = verify_error(&v, rc, d);
 	src->stats->hash_us += timer_now_us() - t0;
-	src->stats->chunks = v.q.chunks;
-	src->stats->helper_chunks = v.q.helper_chunks;
-	src->stats->helper_high = v.q.helper_high;
-	src->stats->bytes = v.q.bytes;
-	src->stats->helper_bytes = v.q.helper_bytes;
+	src->stats->check = v.q.st;
 	if (rc || !v.want)
 		return rc;
 	/* Every segment with file data must have been read and checked (it has chunks). */

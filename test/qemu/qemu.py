@@ -63,7 +63,7 @@ def run(args, timeout, until=None, marks=None, firmware_log=False):
     on serial, or after `timeout` seconds. Only the process started here is ever killed.
     marks ({name: regex}, for benchmarks) notes when each regex first shows up on serial, to
     within the 50 ms poll. firmware_log: the firmware's debug port (isa-debugcon at 0x402)
-    writes into the same file, ahead of the serial port's output (FIRMWARE_STARTS)."""
+    writes into the same file, interleaved with the serial port's output (FIRMWARE_STARTS)."""
     seen = {}
     with tempfile.TemporaryDirectory(prefix="jbq-") as tmp:
         serial_path = os.path.join(tmp, "serial.txt")

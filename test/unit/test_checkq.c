@@ -235,12 +235,12 @@ static void expect_clean(const struct scenario *s, bool with_helper)
 
 	for (u32 c = 0; c < s->n; c++)
 		bytes += s->len[c];
-	assert_int_equal(s->q.chunks, s->n);
-	assert_int_equal(s->q.bytes, bytes);
-	assert_int_equal(s->q.helper_chunks, with_helper ? helper.posts : 0);
-	assert_int_equal(s->q.helper_bytes, helper.posted_bytes);
-	assert_true(s->q.helper_bytes <= bytes);
-	assert_int_equal(s->q.helper_high, helper.high_posts);
+	assert_int_equal(s->q.st.chunks, s->n);
+	assert_int_equal(s->q.st.bytes, bytes);
+	assert_int_equal(s->q.st.helper_chunks, with_helper ? helper.posts : 0);
+	assert_int_equal(s->q.st.helper_bytes, helper.posted_bytes);
+	assert_true(s->q.st.helper_bytes <= bytes);
+	assert_int_equal(s->q.st.helper_high, helper.high_posts);
 	assert_false(helper.busy);
 }
 
@@ -402,7 +402,7 @@ static void test_empty_chunks_and_misuse(void **state)
 	assert_int_equal(checkq_close(&q, &id, XXH64("", 0, 0)), 0);
 	assert_int_equal(checkq_close(&q, &id, XXH64("", 0, 0) ^ 1), -JB_EMISMATCH);
 	assert_int_equal(q.bad.k, 3);
-	assert_int_equal(q.chunks, 2);
+	assert_int_equal(q.st.chunks, 2);
 
 	/* A chunk left open cannot be drained: the caller must close every chunk it began. */
 	checkq_init(&q, &ops, false);
