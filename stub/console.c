@@ -65,12 +65,27 @@ static void serial_putc(char c)
 	outb(con.port + UART_THR, (u8)c);
 }
 
+/*
+ * The screen's cells as written, kept in RAM: scrolling reads this copy, never the adapter's
+ * memory (uncached on real hardware, an emulated access per cell in QEMU), and writes only
+ * the cells whose contents change.
+ */
+static u16 vga_shadow[VGA_ROWS * VGA_COLS];
+
+static void vga_set(u32 i, u16 cell)
+{
+	vga_shadow[i] = cell;
+	VGA_TEXT[i] = cell;
+}
+
 static void vga_scroll(void)
 {
-	for (u32 i = 0; i < (VGA_ROWS - 1) * VGA_COLS; i++)
-		VGA_TEXT[i] = VGA_TEXT[i + VGA_COLS];
-	for (u32 i = 0; i < VGA_COLS; i++)
-		VGA_TEXT[(VGA_ROWS - 1) * VGA_COLS + i] = VGA_ATTR | ' ';
+	for (u32 i = 0; i < VGA_ROWS * VGA_COLS; i++) {
+		u16 cell = i < (VGA_ROWS - 1) * VGA_COLS ? vga_shadow[i + VGA_COLS] : VGA_ATTR | ' ';
+
+		if (vga_shadow[i] != cell)
+			vga_set(i, cell);
+	}
 	con.row = VGA_ROWS - 1;
 }
 
@@ -87,7 +102,7 @@ static void vga_putc(char c)
 		if (++con.row == VGA_ROWS)
 			vga_scroll();
 	}
-	VGA_TEXT[con.row * VGA_COLS + con.col++] = (u16)(VGA_ATTR | (u8)c);
+	vga_set(con.row * VGA_COLS + con.col++, (u16)(VGA_ATTR | (u8)c));
 }
 
 static void raw_putc(char c)
@@ -117,7 +132,7 @@ static void console_sink(void *ctx, char c)
 void console_init(void)
 {
 	for (u32 i = 0; i < VGA_ROWS * VGA_COLS; i++)
-		VGA_TEXT[i] = VGA_ATTR | ' ';
+		vga_set(i, VGA_ATTR | ' ');
 	con.row = con.col = 0;
 	con.outputs = JB_CONSOLE_VGA | JB_CONSOLE_SERIAL;
 	serial_init(0x3F8, 115200);

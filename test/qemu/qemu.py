@@ -141,10 +141,10 @@ class Monitor:
         self.sock.close()
 
 
-def dump_guest(args, timeout, ready, dump_path, dump_range):
-    """Boots a guest, waits for the `ready` regex on serial, then writes its memory with the
-    monitor's `dump-guest-memory` (a real ELF core written by QEMU). dump_range(match) gives
-    (begin, length). Returns (match, Result)."""
+def run_then_monitor(args, timeout, ready, commands):
+    """Boots a guest, waits for the `ready` regex on serial, then sends the monitor the HMP
+    commands that commands(match) lists, each given what is left of the timeout. Returns
+    (match, Result); match is None if `ready` never came."""
     with tempfile.TemporaryDirectory(prefix="jbd-") as tmp:
         serial_path = os.path.join(tmp, "serial.txt")
         mon_path = os.path.join(tmp, "mon.sock")
@@ -163,16 +163,59 @@ def dump_guest(args, timeout, ready, dump_path, dump_range):
                 match = re.search(ready, _read(serial_path), re.M)
                 time.sleep(0.1)
             if match:
-                begin, length = dump_range(match)
                 mon = Monitor(mon_path, 10)
-                left = max(10, timeout - (time.monotonic() - start))
-                mon.command(f"dump-guest-memory {dump_path} {begin} {length}", left)
+                for command in commands(match):
+                    mon.command(command, max(10, timeout - (time.monotonic() - start)))
                 mon.close()
         finally:
             _kill(proc)
         err = proc.stderr.read().decode(errors="replace")
         serial = _read(serial_path) + (("\n[qemu stderr] " + err) if err.strip() else "")
         return match, Result(proc.returncode, serial, timed_out, time.monotonic() - start)
+
+
+def dump_guest(args, timeout, ready, dump_path, dump_range):
+    """Boots a guest, waits for the `ready` regex on serial, then writes its memory with the
+    monitor's `dump-guest-memory` (a real ELF core written by QEMU). dump_range(match) gives
+    (begin, length). Returns (match, Result)."""
+    def commands(match):
+        begin, length = dump_range(match)
+        return [f"dump-guest-memory {dump_path} {begin} {length}"]
+    return run_then_monitor(args, timeout, ready, commands)
+
+
+VGA_TEXT, VGA_COLS, VGA_ROWS = 0xB8000, 80, 25
+
+
+def vga_screen(args, timeout, ready):
+    """Boots a guest, waits for `ready` on serial, and reads the VGA text screen through the
+    monitor (`pmemsave` of 0xB8000, as the adapter answers): (rows of text, Result), rows
+    None if `ready` never came."""
+    with tempfile.TemporaryDirectory(prefix="jbv-") as tmp:
+        path = os.path.join(tmp, "screen.bin")
+        match, res = run_then_monitor(
+            args, timeout, ready,
+            lambda m: [f"pmemsave {VGA_TEXT:#x} {VGA_COLS * VGA_ROWS * 2} \"{path}\""])
+        if not match or not os.path.exists(path):
+            return None, res
+        with open(path, "rb") as f:
+            cells = f.read()
+    chars = "".join(chr(cells[i]) for i in range(0, len(cells), 2))
+    return [chars[r * VGA_COLS:(r + 1) * VGA_COLS] for r in range(VGA_ROWS)], res
+
+
+def text_screen(text, cols=VGA_COLS, rows=VGA_ROWS):
+    """The rows a text console of cols x rows shows after printing text: lines longer than
+    cols wrap, and the screen scrolls up one row at a time."""
+    screen = []
+    for line in text.split("\n"):
+        screen.append("")
+        for ch in line:
+            if len(screen[-1]) == cols:
+                screen.append("")
+            screen[-1] += ch
+    screen += [""] * (rows - len(screen))
+    return [r.ljust(cols) for r in screen[-rows:]]
 
 
 def run_cases(label, cases, check, jobs):

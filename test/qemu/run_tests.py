@@ -168,6 +168,26 @@ def test_dryrun_reads_and_stops(c):
                           f"0x{a}-0x{b}\n{res.describe()}")
 
 
+def test_vga_screen_matches_serial(c):
+    """The VGA text screen, read from the adapter, shows the last 25 rows of what serial shows,
+    wrapped at 80 columns: a dry run prints more than a screenful (the plan, the progress bar),
+    so the screen has scrolled, and it halts with its last line on screen (onerror=halt)."""
+    disk, entry = c.mkcore("vga.img")
+    args = (qemu.machine_args() + qemu.ahci_disk_args(disk)
+            + qemu.kernel_args(c.stub, f"resume=ahci:0 entry=0x{entry:x} dryrun"))
+    rows, res = qemu.vga_screen(args, ERROR_TIMEOUT, r"^jumpback: halted;")
+    if rows is None:
+        raise Failure(f"did not halt after the dry run\n{res.describe()}")
+    text = res.serial.split("\n[qemu stderr]")[0]
+    if len(text.splitlines()) <= qemu.VGA_ROWS:
+        raise Failure(f"printed no more than a screenful: nothing scrolled\n{res.describe()}")
+    want = qemu.text_screen(text)
+    if rows != want:
+        diff = "\n".join(f"row {i:2}: screen {got!r}\n        serial {exp!r}"
+                          for i, (got, exp) in enumerate(zip(rows, want)) if got != exp)
+        raise Failure(f"the screen differs from serial's last rows:\n{diff}")
+
+
 def bad_image_test(kind, text):
     def test(c):
         disk, entry = c.mkcore(f"bad-{kind}.img", "--bad", kind)
@@ -1587,6 +1607,7 @@ TESTS = [
     test_restore_mode32_of_x86_64_core,
     test_restore_other_port_and_offset,
     test_dryrun_reads_and_stops,
+    test_vga_screen_matches_serial,
     bad_image_test("magic", "no ELF magic"),
     bad_image_test("truncate", "truncated"),
     bad_image_test("outside-ram", "not inside usable RAM"),
