@@ -144,7 +144,7 @@ class Monitor:
 def run_then_monitor(args, timeout, ready, commands):
     """Boots a guest, waits for the `ready` regex on serial, then sends the monitor the HMP
     commands that commands(match) lists, each given what is left of the timeout. Returns
-    (match, Result); match is None if `ready` never came."""
+    (match, Result, the monitor's replies); match is None if `ready` never came."""
     with tempfile.TemporaryDirectory(prefix="jbd-") as tmp:
         serial_path = os.path.join(tmp, "serial.txt")
         mon_path = os.path.join(tmp, "mon.sock")
@@ -155,6 +155,7 @@ def run_then_monitor(args, timeout, ready, commands):
                                 stderr=subprocess.PIPE)
         match = None
         timed_out = False
+        replies = []
         try:
             while proc.poll() is None and not match:
                 if time.monotonic() - start > timeout:
@@ -165,13 +166,15 @@ def run_then_monitor(args, timeout, ready, commands):
             if match:
                 mon = Monitor(mon_path, 10)
                 for command in commands(match):
-                    mon.command(command, max(10, timeout - (time.monotonic() - start)))
+                    replies.append(mon.command(command,
+                                               max(10, timeout - (time.monotonic() - start))))
                 mon.close()
         finally:
             _kill(proc)
         err = proc.stderr.read().decode(errors="replace")
         serial = _read(serial_path) + (("\n[qemu stderr] " + err) if err.strip() else "")
-        return match, Result(proc.returncode, serial, timed_out, time.monotonic() - start)
+        return (match, Result(proc.returncode, serial, timed_out, time.monotonic() - start),
+                replies)
 
 
 def dump_guest(args, timeout, ready, dump_path, dump_range):
@@ -181,7 +184,7 @@ def dump_guest(args, timeout, ready, dump_path, dump_range):
     def commands(match):
         begin, length = dump_range(match)
         return [f"dump-guest-memory {dump_path} {begin} {length}"]
-    return run_then_monitor(args, timeout, ready, commands)
+    return run_then_monitor(args, timeout, ready, commands)[:2]
 
 
 VGA_TEXT, VGA_COLS, VGA_ROWS = 0xB8000, 80, 25
@@ -189,19 +192,22 @@ VGA_TEXT, VGA_COLS, VGA_ROWS = 0xB8000, 80, 25
 
 def vga_screen(args, timeout, ready):
     """Boots a guest, waits for `ready` on serial, and reads the VGA text screen through the
-    monitor (`pmemsave` of 0xB8000, as the adapter answers): (rows of text, Result), rows
-    None if `ready` never came."""
+    monitor (`pmemsave` of 0xB8000, as the adapter answers). Returns (rows of text, Result,
+    None), or (None, Result, why there is no screen)."""
     with tempfile.TemporaryDirectory(prefix="jbv-") as tmp:
         path = os.path.join(tmp, "screen.bin")
-        match, res = run_then_monitor(
+        match, res, replies = run_then_monitor(
             args, timeout, ready,
             lambda m: [f"pmemsave {VGA_TEXT:#x} {VGA_COLS * VGA_ROWS * 2} \"{path}\""])
-        if not match or not os.path.exists(path):
-            return None, res
+        if not match:
+            return None, res, f"serial never showed {ready!r}"
+        if not os.path.exists(path):
+            answer = replies[0].replace("\r", "").split("\n")[1:-1]  # less the echo and prompt
+            return None, res, f"pmemsave wrote no screen: {' '.join(answer)}"
         with open(path, "rb") as f:
             cells = f.read()
     chars = "".join(chr(cells[i]) for i in range(0, len(cells), 2))
-    return [chars[r * VGA_COLS:(r + 1) * VGA_COLS] for r in range(VGA_ROWS)], res
+    return [chars[r * VGA_COLS:(r + 1) * VGA_COLS] for r in range(VGA_ROWS)], res, None
 
 
 def text_screen(text, cols=VGA_COLS, rows=VGA_ROWS):

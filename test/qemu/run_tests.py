@@ -175,9 +175,9 @@ def test_vga_screen_matches_serial(c):
     disk, entry = c.mkcore("vga.img")
     args = (qemu.machine_args() + qemu.ahci_disk_args(disk)
             + qemu.kernel_args(c.stub, f"resume=ahci:0 entry=0x{entry:x} dryrun"))
-    rows, res = qemu.vga_screen(args, ERROR_TIMEOUT, r"^jumpback: halted;")
+    rows, res, why = qemu.vga_screen(args, ERROR_TIMEOUT, r"^jumpback: halted;")
     if rows is None:
-        raise Failure(f"did not halt after the dry run\n{res.describe()}")
+        raise Failure(f"no screen to compare: {why}\n{res.describe()}")
     text = res.serial.split("\n[qemu stderr]")[0]
     if len(text.splitlines()) <= qemu.VGA_ROWS:
         raise Failure(f"printed no more than a screenful: nothing scrolled\n{res.describe()}")
