@@ -127,7 +127,8 @@ static int open_entry(struct checkq *q)
 				return 0;
 			}
 		/* A full queue holds closed chunks with bytes left (a closed chunk with none is
-		   finished at once), so each step frees one or gets closer to. */
+		   finished at once), and the helper has at most one of them, so each step hashes a
+		   slice or finishes a chunk, until an entry is free. */
 		int rc = checkq_step(q);
 
 		if (rc < 0)
